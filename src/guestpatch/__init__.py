@@ -1,0 +1,3 @@
+"""guestpatch: self-hosted automatic guest patching, wire-compatible with Azure's Compute API."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from guestpatch.main import main
+
+main()

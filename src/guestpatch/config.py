@@ -1,0 +1,150 @@
+"""Control-plane configuration, declared once.
+
+Every setting is a field of :class:`Config` with its default, its help text and the
+environment variable that sets it. ``guestpatch serve`` flags, the environment and
+``docs/configuration.md`` are all derived from these declarations (a test keeps the
+document in step). The environment is read in exactly one place: :func:`load_config`,
+which receives it as an argument.
+
+Precedence: explicit overrides (command-line flags) > environment > default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from guestpatch.errors import ConfigError
+
+ENV_PREFIX = "GUESTPATCH_"
+
+
+def default_data_dir(environ: Mapping[str, str]) -> Path:
+    """``$XDG_DATA_HOME/guestpatch``, else ``~/.local/share/guestpatch``."""
+    base = environ.get("XDG_DATA_HOME") or str(Path(environ.get("HOME", "~")).expanduser() / ".local/share")
+    return Path(base) / "guestpatch"
+
+
+def _setting(default: Any, help: str, *, parse: Callable[[str], Any] | None = None) -> Any:
+    return field(default=default, metadata={"help": help, "parse": parse})
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true or false, got {text!r}")
+
+
+def _parse_optional_path(text: str) -> Path | None:
+    return Path(text) if text else None
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything ``guestpatch serve`` can be told. Immutable; build with :func:`load_config`."""
+
+    data_dir: Path | None = _setting(
+        None,
+        "Directory for the SQLite database, TLS certificate and admin token "
+        "(default: $XDG_DATA_HOME/guestpatch or ~/.local/share/guestpatch).",
+        parse=_parse_optional_path,
+    )
+    host: str = _setting("127.0.0.1", "Address the HTTPS server listens on.")
+    port: int = _setting(8443, "TCP port the HTTPS server listens on.", parse=int)
+    database_url: str | None = _setting(
+        None,
+        "SQLAlchemy URL of the store; default SQLite (WAL) at DATA_DIR/guestpatch.db. "
+        "PostgreSQL: postgresql+psycopg://user@host/db.",
+    )
+    tls_cert: Path | None = _setting(
+        None, "PEM certificate to serve; default a self-signed one generated in DATA_DIR.",
+        parse=_parse_optional_path,
+    )
+    tls_key: Path | None = _setting(None, "PEM private key for --tls-cert.", parse=_parse_optional_path)
+    insecure_http: bool = _setting(
+        False, "Serve plain HTTP. For local development only: tokens travel in clear text.",
+        parse=_parse_bool,
+    )
+    max_body_bytes: int = _setting(
+        1024 * 1024, "Largest accepted request body; larger ones get 413.", parse=int
+    )
+    page_size: int = _setting(100, "Items per page of ARM list responses before a nextLink.", parse=int)
+    update_domain_count: int = _setting(
+        5, "Update domains per availability set, assigned round-robin.", parse=int
+    )
+    image_catalog_file: Path | None = _setting(
+        None,
+        "JSON file of operator images added to the supported-image catalog (see docs/images.md).",
+        parse=_parse_optional_path,
+    )
+    log_level: str = _setting("info", "Log level: debug, info, warning, error.")
+
+    @property
+    def data_path(self) -> Path:
+        """The data directory; :func:`load_config` always fills it in."""
+        if self.data_dir is None:
+            raise ConfigError("data_dir is not resolved: build the Config with load_config()")
+        return self.data_dir
+
+    @property
+    def store_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_path / 'guestpatch.db'}"
+
+
+def settings() -> tuple[dataclasses.Field[Any], ...]:
+    """The declared settings, in declaration order."""
+    return dataclasses.fields(Config)
+
+
+def env_name(name: str) -> str:
+    return ENV_PREFIX + name.upper()
+
+
+def flag_name(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def load_config(overrides: Mapping[str, Any], environ: Mapping[str, str]) -> Config:
+    """Build a :class:`Config` from flags (``overrides``; ``None`` means not given) and the environment."""
+    values: dict[str, Any] = {}
+    for f in settings():
+        if overrides.get(f.name) is not None:
+            values[f.name] = overrides[f.name]
+            continue
+        raw = environ.get(env_name(f.name))
+        if raw is None:
+            continue
+        parse = f.metadata["parse"] or str
+        try:
+            values[f.name] = parse(raw)
+        except ValueError as exc:
+            name = env_name(f.name)
+            raise ConfigError(f"{name}={raw!r} is invalid: {exc}", target=name) from exc
+    if values.get("data_dir") is None:
+        values["data_dir"] = default_data_dir(environ)
+    config = Config(**values)
+    _validate(config)
+    return config
+
+
+def _validate(config: Config) -> None:
+    if not 0 < config.port < 65536:
+        raise ConfigError(f"port {config.port} is out of range 1-65535", target="port")
+    if config.max_body_bytes < 1024:
+        raise ConfigError("max_body_bytes must be at least 1024", target="max_body_bytes")
+    if not 1 <= config.page_size <= 1000:
+        raise ConfigError("page_size must be between 1 and 1000", target="page_size")
+    if not 1 <= config.update_domain_count <= 20:
+        raise ConfigError(
+            "update_domain_count must be between 1 and 20 (Azure allows 20)", target="update_domain_count"
+        )
+    if (config.tls_cert is None) != (config.tls_key is None):
+        raise ConfigError("--tls-cert and --tls-key go together", target="tls_cert")
+    if config.log_level not in {"debug", "info", "warning", "error"}:
+        raise ConfigError(f"log level {config.log_level!r} is not one of debug, info, warning, error")

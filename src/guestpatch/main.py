@@ -1,0 +1,28 @@
+"""The ``guestpatch`` command: the composition root.
+
+Server-side commands (``serve``, later ``simulate`` and ``demo``) are wired here because they
+compose the store, the engine and the API. Client commands live in :mod:`guestpatch.cli`, which
+only speaks HTTP to the API (an import-linter contract keeps it that way).
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="guestpatch",
+    help="Self-hosted automatic guest patching, wire-compatible with Azure's Compute API.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+def main() -> None:
+    from guestpatch import server
+
+    server.register(app)
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
