@@ -1,0 +1,1 @@
+"""Package-manager backends: ``parse_*`` functions are pure; commands go through the Runner."""

@@ -1,0 +1,74 @@
+"""The backend port: what the agent needs from a package manager.
+
+One implementation per package manager (``apt.py``, ``dnf.py`` (dnf and yum), ``zypper.py``,
+``tdnf.py``). Each keeps the *running* of commands (through :class:`~guestpatch_agent.runner.Runner`)
+apart from the *parsing* of their output (pure module-level ``parse_*`` functions pinned by golden
+files under ``tests/agent/golden/``).
+"""
+
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence
+
+try:  # Python >= 3.8
+    from typing import Protocol
+except ImportError:  # pragma: no cover
+    Protocol = object  # type: ignore[assignment,misc]
+
+from guestpatch_agent.model import Update
+
+
+@dataclass(frozen=True)
+class Root:
+    """The file system being served: ``/`` for the host, or an alternate root (``--root DIR``)."""
+
+    path: str = "/"
+
+    @property
+    def is_host(self) -> bool:
+        return self.path.rstrip("/") == ""
+
+    def join(self, *parts: str) -> str:
+        base = self.path.rstrip("/")
+        return base + "/" + "/".join(p.strip("/") for p in parts)
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """What an install of some updates would change (from a dry run): the packages and their versions."""
+
+    updates: Sequence[Update]
+    removals: Sequence[str] = ()
+
+
+class Backend(Protocol):
+    """A package manager as the agent drives it. Every method has a deadline in seconds."""
+
+    name: str
+
+    def refresh(self, *, timeout: float) -> List[str]:
+        """Refresh repository metadata; return warnings. Raise RepositoryUnreachable naming the repo."""
+        ...
+
+    def list_updates(self, *, timeout: float) -> List[Update]:
+        """Every available update with its classification."""
+        ...
+
+    def simulate(self, updates: Sequence[Update], *, timeout: float) -> Transaction:
+        """Dry-run installing exactly ``updates`` (pinned): what else would change (dependencies)."""
+        ...
+
+    def install(self, updates: Sequence[Update], *, timeout: float) -> None:
+        """Install ``updates`` pinned to their versions. Success is verified by the caller."""
+        ...
+
+    def installed_versions(self, names: Sequence[str], *, timeout: float) -> Dict[str, str]:
+        """Installed version per package name (names not installed are absent)."""
+        ...
+
+    def reboot_required(self, *, timeout: float) -> bool:
+        """Does the system need a reboot to complete installed updates?"""
+        ...
+
+    def repair(self, *, timeout: float) -> Optional[str]:
+        """Repair an interrupted package database (e.g. ``dpkg --configure -a``); say what was done."""
+        ...
