@@ -7,12 +7,7 @@ files under ``tests/agent/golden/``).
 """
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
-
-try:  # Python >= 3.8
-    from typing import Protocol
-except ImportError:  # pragma: no cover
-    Protocol = object  # type: ignore[assignment,misc]
+from typing import Dict, List, Optional, Protocol, Sequence
 
 from guestpatch_agent.model import Update
 
