@@ -14,14 +14,21 @@ app = typer.Typer(
     help="Self-hosted automatic guest patching, wire-compatible with Azure's Compute API.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    add_completion=False,
 )
 
 
-def main() -> None:
-    from guestpatch import server
+def build() -> typer.Typer:
+    """The whole command tree (also used by the docs test that checks every command is documented)."""
+    if not any(c.name == "serve" for c in app.registered_commands):
+        from guestpatch import server
 
-    server.register(app)
-    app()
+        server.register(app)
+    return app
+
+
+def main() -> None:
+    build()(prog_name="guestpatch")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,13 +1,163 @@
-"""``guestpatch serve``: start the control plane (placeholder until the store and API land)."""
+"""``guestpatch serve``: start the control plane.
+
+The command's flags are generated from :class:`guestpatch.config.Config`, so each setting is declared
+once (name, default, help, environment variable).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
 import typer
+
+from guestpatch.api.app import create_app
+from guestpatch.api.state import AppState
+from guestpatch.clock import Clock, SystemClock
+from guestpatch.config import Config, env_name, flag_name, load_config, settings
+from guestpatch.errors import GuestpatchError
+from guestpatch.services.catalogs import Catalogs
+from guestpatch.store import tokens as token_store
+from guestpatch.store.db import Database
+from guestpatch.tls import TlsFiles, ensure_self_signed
+
+log = logging.getLogger("guestpatch.server")
+
+ADMIN_TOKEN_FILE = "admin.token"  # noqa: S105 - a file name
+
+
+def ensure_admin_token(db: Database, data_dir: Path, clock: Clock) -> Path:
+    """Make sure ``DATA_DIR/admin.token`` holds a valid admin token; create one on first start."""
+    path = data_dir / ADMIN_TOKEN_FILE
+    if path.exists():
+        existing = path.read_text().strip()
+        with db.connect() as conn:
+            if token_store.hash_token(existing) in token_store.active(conn):
+                return path
+    token = token_store.new_token()
+    with db.begin() as conn:
+        token_store.create(conn, name="admin", role="admin", token=token, now=clock.now())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
+@dataclasses.dataclass
+class Prepared:
+    config: Config
+    state: AppState
+    token_path: Path
+    tls: TlsFiles | None
+
+
+def prepare(config: Config, *, clock: Clock | None = None) -> Prepared:
+    """Everything before listening: data dir, store and migrations, admin token, TLS material."""
+    clock = clock or SystemClock()
+    data_dir = config.data_path
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    db = Database(config.store_url)
+    db.migrate()
+    token_path = ensure_admin_token(db, data_dir, clock)
+    tls: TlsFiles | None = None
+    if not config.insecure_http:
+        if config.tls_cert and config.tls_key:
+            tls = TlsFiles(cert=config.tls_cert, key=config.tls_key, ca=None)
+        else:
+            tls = ensure_self_signed(data_dir / "tls", [config.host])
+    catalogs = Catalogs(operator_images_file=config.image_catalog_file)
+    state = AppState(config=config, db=db, clock=clock, catalogs=catalogs)
+    return Prepared(config=config, state=state, token_path=token_path, tls=tls)
+
+
+def serve(config: Config) -> None:
+    import uvicorn
+
+    logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    prepared = prepare(config)
+    scheme = "http" if config.insecure_http else "https"
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    print(f"guestpatch {scheme}://{host}:{config.port}", flush=True)
+    print(f"  admin token: {prepared.token_path}", flush=True)
+    if prepared.tls and prepared.tls.ca:
+        print(f"  CA to trust: {prepared.tls.ca}", flush=True)
+    print(f"  store:       {_redact(config.store_url)}", flush=True)
+    if config.insecure_http:
+        banner = "!" * 78
+        print(
+            f"{banner}\n! --insecure-http: plain HTTP, tokens travel in clear text. For local development only.\n"
+            f"{banner}",
+            file=sys.stderr,
+            flush=True,
+        )
+    app = create_app(prepared.state)
+    uv = uvicorn.Config(
+        app,
+        host=config.host,
+        port=config.port,
+        ssl_certfile=str(prepared.tls.cert) if prepared.tls else None,
+        ssl_keyfile=str(prepared.tls.key) if prepared.tls else None,
+        log_level=config.log_level,
+        access_log=config.log_level == "debug",
+        proxy_headers=False,
+        server_header=False,
+    )
+    uvicorn.Server(uv).run()
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+_TYPES: dict[str, Any] = {
+    "int": int | None,
+    "bool": bool | None,
+    "str": str | None,
+    "str | None": str | None,
+    "Path | None": Path | None,
+}
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
-    def serve() -> None:
-        """Start the control plane."""
-        typer.echo("not implemented yet", err=True)
-        raise typer.Exit(2)
+    """Add ``serve`` to ``app``, with one option per declared setting (flags are generated, not written)."""
+    params = []
+    for f in settings():
+        params.append(
+            inspect.Parameter(
+                f.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=_TYPES[str(f.type)],
+                default=typer.Option(
+                    None,
+                    flag_name(f.name),
+                    help=f"{f.metadata['help']} [env {env_name(f.name)}; default: {_show_default(f)}]",
+                    show_default=False,
+                ),
+            )
+        )
+
+    def serve_cmd(**flags: Any) -> None:
+        try:
+            config = load_config(flags, os.environ)
+            serve(config)
+        except GuestpatchError as exc:
+            typer.echo(f"error: {exc.message}", err=True)
+            raise typer.Exit(2) from exc
+
+    serve_cmd.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    serve_cmd.__doc__ = "Start the control plane: the HTTPS API on the store (SQLite by default)."
+    app.command("serve")(serve_cmd)
+
+
+def _show_default(f: dataclasses.Field[Any]) -> str:
+    if f.default is None:
+        return "see text"
+    return str(f.default).lower() if isinstance(f.default, bool) else str(f.default)
