@@ -17,6 +17,8 @@ class Classification:
     OTHER = "Other"
     UNCLASSIFIED = "Unclassified"
     SELECTABLE = (CRITICAL, SECURITY, OTHER)
+    #: report order (LPE's and Azure's: most important first)
+    ORDER = (CRITICAL, SECURITY, OTHER, UNCLASSIFIED)
 
 
 class RebootBehavior:
@@ -83,6 +85,20 @@ class Update:
     @property
     def is_new(self) -> bool:
         return self.installed_version is None
+
+
+@dataclass
+class Patch:
+    """One available update as an installation tracks it: its state and, when not Installed, why."""
+
+    update: Update
+    state: str
+    reason: Optional[str] = None
+    attempts: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.update.name
 
 
 @dataclass(frozen=True)

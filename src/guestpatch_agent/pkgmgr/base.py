@@ -6,6 +6,7 @@ apart from the *parsing* of their output (pure module-level ``parse_*`` function
 files under ``tests/agent/golden/``).
 """
 
+import os
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Protocol, Sequence
 
@@ -25,6 +26,40 @@ class Root:
     def join(self, *parts: str) -> str:
         base = self.path.rstrip("/")
         return base + "/" + "/".join(p.strip("/") for p in parts)
+
+    def resolve(self, *parts: str) -> str:
+        """Like :meth:`join`, but symbolic links are followed *inside* the root, as a chroot would.
+
+        A mounted image's ``/var/run`` is often the absolute link ``/run``; :meth:`join` plus
+        ``os.path.exists`` would then read the host's ``/run``. Links that climb above the root stay
+        at the root, as ``..`` does at ``/``.
+        """
+        if self.is_host:
+            return os.path.realpath("/" + "/".join(p.strip("/") for p in parts))
+        base = os.path.realpath(self.path)
+        pending = [c for p in parts for c in p.split("/") if c]
+        resolved: List[str] = []
+        hops = 0
+        while pending:
+            part = pending.pop(0)
+            if part == ".":
+                continue
+            if part == "..":
+                if resolved:
+                    resolved.pop()
+                continue
+            candidate = os.path.join(base, *resolved, part)
+            if os.path.islink(candidate):
+                hops += 1
+                if hops > 40:  # the kernel's limit for a loop of links
+                    raise OSError("too many levels of symbolic links under {}".format(candidate))
+                target = os.readlink(candidate)
+                if target.startswith("/"):
+                    resolved = []
+                pending = [c for c in target.split("/") if c] + pending
+                continue
+            resolved.append(part)
+        return os.path.join(base, *resolved)
 
 
 @dataclass(frozen=True)
