@@ -100,7 +100,7 @@ def build_deb(deb: Deb, work: Path, out: Path) -> Path:
     (tree / "DEBIAN").mkdir(parents=True)
     share = tree / "usr" / "share" / deb.name
     share.mkdir(parents=True)
-    (share / "VERSION").write_text("{} {}\n".format(deb.name, deb.version))
+    (share / "VERSION").write_text(f"{deb.name} {deb.version}\n")
     control = [
         "Package: " + deb.name,
         "Version: " + deb.version,
@@ -142,7 +142,7 @@ def build_repository(debs: dict[str, list[Path]], repo: Path) -> None:
         }
         argv = ["apt-ftparchive"]
         for key, value in options.items():
-            argv += ["-o", "APT::FTPArchive::Release::{}={}".format(key, value)]
+            argv += ["-o", f"APT::FTPArchive::Release::{key}={value}"]
         release = run([*argv, "release", "dists/" + suite], cwd=repo).stdout
         (repo / "dists" / suite / "Release").write_text(release)
 
@@ -162,7 +162,7 @@ class AptRoot:
         work.mkdir(parents=True, exist_ok=True)
         (self.path / "usr").mkdir(exist_ok=True)
         run(["mount", "-t", "overlay", "overlay", "-o",
-             "lowerdir=/usr,upperdir={},workdir={}".format(upper, work), str(self.path / "usr")])
+             f"lowerdir=/usr,upperdir={upper},workdir={work}", str(self.path / "usr")])
         self.mounted = True
 
     def unmount(self) -> None:
@@ -173,7 +173,7 @@ class AptRoot:
     # ------------------------------------------------------------------ observations
     def dpkg_status(self) -> dict[str, tuple[str, str]]:
         """name -> (version, dpkg status abbreviation) as the root's dpkg database says."""
-        out = run(["dpkg-query", "--admindir={}/var/lib/dpkg".format(self.path), "-W",
+        out = run(["dpkg-query", f"--admindir={self.path}/var/lib/dpkg", "-W",
                    "-f=${Package}\\t${Version}\\t${db:Status-Abbrev}\\n"]).stdout
         rows = (line.split("\t") for line in out.splitlines() if line.strip())
         return {name: (version, status.strip()) for name, version, status in rows}
@@ -187,8 +187,8 @@ class AptRoot:
 
     # ------------------------------------------------------------------ actions
     def add_suite(self, suite: str) -> None:
-        line = "deb [trusted=yes] file:{} {} main\n".format(self.repo, suite)
-        (self.path / "etc/apt/sources.list.d" / "{}.list".format(suite)).write_text(line)
+        line = f"deb [trusted=yes] file:{self.repo} {suite} main\n"
+        (self.path / "etc/apt/sources.list.d" / f"{suite}.list").write_text(line)
 
     def apt_get(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run apt-get against this root the way the tests' set-up does (not the agent)."""
@@ -224,11 +224,11 @@ def make_skeleton(path: Path, repo: Path) -> None:
     os.mknod(path / "dev/null", 0o666 | 0o020000, os.makedev(1, 3))
     os.chmod(path / "dev/null", 0o666)
     for suite in ("bookworm", "bookworm-security"):
-        line = "deb [trusted=yes] file:{} {} main\n".format(repo, suite)
-        (path / "etc/apt/sources.list.d" / "{}.list".format(suite)).write_text(line)
+        line = f"deb [trusted=yes] file:{repo} {suite} main\n"
+        (path / "etc/apt/sources.list.d" / f"{suite}.list").write_text(line)
     (path / "lab-apt.conf").write_text(
-        'Dir "{0}/";\nDir::State::status "{0}/var/lib/dpkg/status";\n'
-        'DPkg::Options {{ "--root={0}"; "--log={0}/var/log/dpkg.log"; }};\nDpkg::Use-Pty "0";\n'.format(path)
+        f'Dir "{path}/";\nDir::State::status "{path}/var/lib/dpkg/status";\n'
+        f'DPkg::Options {{ "--root={path}"; "--log={path}/var/log/dpkg.log"; }};\nDpkg::Use-Pty "0";\n'
     )
 
 

@@ -26,7 +26,7 @@ def _lab_missing() -> str | None:
         return "the apt lab needs root (overlay mounts, chroots for maintainer scripts)"
     for tool in ("apt-get", "dpkg", "dpkg-deb", "apt-ftparchive", "mount"):
         if shutil.which(tool) is None:
-            return "{} is not installed (Debian package apt-utils / dpkg-dev)".format(tool)
+            return f"{tool} is not installed (Debian package apt-utils / dpkg-dev)"
     return None
 
 
@@ -63,7 +63,7 @@ def apt_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AptLab]:
     template.mount()
     try:
         template.apt_get("-qq", "update")
-        pins = ["{}={}".format(n, v) for n, v in aptlab.BASELINE.items()]
+        pins = [f"{n}={v}" for n, v in aptlab.BASELINE.items()]
         template.apt_get("-qq", "-y", "install", "--", *pins)
         (template.path / "var/log/dpkg.log").write_text("")
         yield AptLab(repo, template, work)
