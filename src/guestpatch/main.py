@@ -22,8 +22,10 @@ def build() -> typer.Typer:
     """The whole command tree (also used by the docs test that checks every command is documented)."""
     if not any(c.name == "serve" for c in app.registered_commands):
         from guestpatch import server
+        from guestpatch.cli import app as cli
 
         server.register(app)
+        cli.register(app)
     return app
 
 
