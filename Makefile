@@ -34,3 +34,7 @@ agent-zipapp:
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache
+
+docs:
+	@scripts/bootstrap.sh run
+	$(PY) -m guestpatch.docgen

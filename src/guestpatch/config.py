@@ -12,6 +12,7 @@ Precedence: explicit overrides (command-line flags) > environment > default.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 from guestpatch.errors import ConfigError
 
 ENV_PREFIX = "GUESTPATCH_"
+_VERSION = re.compile(r"^\d+(\.\d+){0,3}$")
 
 
 def default_data_dir(environ: Mapping[str, str]) -> Path:
@@ -84,6 +86,27 @@ class Config:
         parse=_parse_optional_path,
     )
     log_level: str = _setting("info", "Log level: debug, info, warning, error.")
+    min_agent_version: str = _setting(
+        "0.1.0", "Oldest guest agent that is given work; older agents are told so in the instance view."
+    )
+    agent_poll_interval: int = _setting(
+        60, "Seconds between an agent's goal-state polls (agents add ±20 % jitter).", parse=int
+    )
+    agent_long_poll: int = _setting(
+        50, "Longest a goal-state poll is held open waiting for a change (long-poll), in seconds.", parse=int
+    )
+    agent_pickup_timeout: int = _setting(
+        600, "Seconds a queued operation waits for its agent to start it before it fails.", parse=int
+    )
+    operation_progress_timeout: int = _setting(
+        1200,
+        "Seconds an operation in progress may go without a report from its agent (reboots included) "
+        "before it fails.",
+        parse=int,
+    )
+    lro_retry_after: int = _setting(
+        1, "Retry-After seconds on 202 answers and operation-status answers of ARM actions.", parse=int
+    )
 
     @property
     def data_path(self) -> Path:
@@ -146,5 +169,14 @@ def _validate(config: Config) -> None:
         )
     if (config.tls_cert is None) != (config.tls_key is None):
         raise ConfigError("--tls-cert and --tls-key go together", target="tls_cert")
+    for name in ("agent_poll_interval", "agent_pickup_timeout", "operation_progress_timeout", "lro_retry_after"):
+        if getattr(config, name) < 1:
+            raise ConfigError(f"{name} must be at least 1 second", target=name)
+    if not 0 <= config.agent_long_poll <= 300:
+        raise ConfigError("agent_long_poll must be between 0 and 300 seconds", target="agent_long_poll")
+    if not _VERSION.match(config.min_agent_version):
+        raise ConfigError(
+            f"min_agent_version {config.min_agent_version!r} is not a version like 1.2.3", target="min_agent_version"
+        )
     if config.log_level not in {"debug", "info", "warning", "error"}:
         raise ConfigError(f"log level {config.log_level!r} is not one of debug, info, warning, error")

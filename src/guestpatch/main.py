@@ -18,6 +18,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """Self-hosted automatic guest patching, wire-compatible with Azure's Compute API."""
+
+
 def build() -> typer.Typer:
     """The whole command tree (also used by the docs test that checks every command is documented)."""
     if not any(c.name == "serve" for c in app.registered_commands):

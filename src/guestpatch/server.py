@@ -80,6 +80,7 @@ def serve(config: Config) -> None:
     import uvicorn
 
     logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     prepared = prepare(config)
     scheme = "http" if config.insecure_http else "https"
     host = f"[{config.host}]" if ":" in config.host else config.host
@@ -96,7 +97,7 @@ def serve(config: Config) -> None:
             file=sys.stderr,
             flush=True,
         )
-    app = create_app(prepared.state)
+    app = create_app(prepared.state, background=True)
     uv = uvicorn.Config(
         app,
         host=config.host,

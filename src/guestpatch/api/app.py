@@ -2,21 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from guestpatch import __version__
 from guestpatch.api import errors
+from guestpatch.api.agent import routes as agent_routes
+from guestpatch.api.agent.fastpath import GoalStateFastPath
+from guestpatch.api.arm import patches as arm_patches
 from guestpatch.api.arm import vms as arm_vms
 from guestpatch.api.middleware import BearerAuth, BodyLimit
+from guestpatch.api.ops import agents as ops_agents
+from guestpatch.api.ops import history as ops_history
 from guestpatch.api.ops import topology as ops_topology
 from guestpatch.api.state import AppState
 
 OPEN_PATHS = ("/healthz",)
+#: Paths authenticated by enrollment tokens or machine credentials instead of operator tokens.
+AGENT_PREFIX = "/agent/"
 
 
-def create_app(state: AppState) -> FastAPI:
+def create_app(state: AppState, *, background: bool = False) -> FastAPI:
+    """The application; with ``background=True`` it also runs the goal-index catch-up and the sweeper."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if background:
+            state.start_background()
+        else:
+            state.index.load()
+        try:
+            yield
+        finally:
+            if background:
+                state.stop_background()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="guestpatch",
         version=__version__,
         description=(
@@ -30,13 +55,18 @@ def create_app(state: AppState) -> FastAPI:
     app.state.guestpatch = state
     errors.install(app)
     app.include_router(arm_vms.router)
+    app.include_router(arm_patches.router)
     app.include_router(ops_topology.router)
+    app.include_router(ops_agents.router)
+    app.include_router(ops_history.router)
+    app.include_router(agent_routes.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness and store reachability (no authentication)")
     def healthz() -> JSONResponse:
         state.db.ping()
         return JSONResponse({"status": "ok", "version": __version__})
 
-    app.add_middleware(BearerAuth, tokens=state.tokens, open_paths=OPEN_PATHS)
+    app.add_middleware(BearerAuth, tokens=state.tokens, open_paths=OPEN_PATHS, open_prefixes=(AGENT_PREFIX,))
+    app.add_middleware(GoalStateFastPath, index=state.index, agents=state.agents, max_wait=state.config.agent_long_poll)
     app.add_middleware(BodyLimit, limit=state.config.max_body_bytes)
     return app

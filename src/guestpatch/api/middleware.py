@@ -84,13 +84,17 @@ class BearerAuth:
     The principal is left in ``scope["state"]["principal"]`` for handlers that care about roles.
     """
 
-    def __init__(self, app: ASGIApp, *, tokens: TokenCache, open_paths: Iterable[str] = ("/healthz",)) -> None:
+    def __init__(
+        self, app: ASGIApp, *, tokens: TokenCache, open_paths: Iterable[str] = ("/healthz",),
+        open_prefixes: Iterable[str] = (),
+    ) -> None:
         self.app = app
         self.tokens = tokens
         self.open_paths = frozenset(open_paths)
+        self.open_prefixes = tuple(open_prefixes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.open_paths:
+        if scope["type"] != "http" or scope["path"] in self.open_paths or scope["path"].startswith(self.open_prefixes):
             await self.app(scope, receive, send)
             return
         token = None

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from sqlalchemy import Connection
 
 from guestpatch import catalogs as packaged
-from guestpatch.core.images import ImageCatalog
+from guestpatch.core.images import ImageCatalog, ImageEntry
 from guestpatch.core.regions import Region, RegionCatalog
-from guestpatch.errors import ConfigError
 from guestpatch.store import topology
 
 
@@ -21,15 +19,7 @@ class Catalogs:
         self.builtin_images = packaged.load_image_catalog()
         self.builtin_regions = packaged.load_region_catalog()
         self.aliases = packaged.load_image_aliases()
-        self.file_images: ImageCatalog | None = None
-        if operator_images_file is not None:
-            try:
-                data = json.loads(operator_images_file.read_text())
-            except (OSError, ValueError) as exc:
-                raise ConfigError(
-                    f"cannot read the image catalog file {operator_images_file}: {exc}", target="image_catalog_file"
-                ) from exc
-            self.file_images = ImageCatalog.from_json(data, source="operator")
+        self.file_images = packaged.load_image_catalog_file(operator_images_file) if operator_images_file else None
 
     def images(self, conn: Connection) -> ImageCatalog:
         catalog = self.builtin_images
@@ -38,16 +28,12 @@ class Catalogs:
         rows = topology.list_images(conn)
         if rows:
             catalog = catalog.merged(
-                ImageCatalog.from_json(
-                    [
-                        {
-                            "publisher": r.publisher, "offer": r.offer, "sku": r.sku, "osType": r.os_type,
-                            "family": r.family, "version": r.version,
-                            "endOfLife": r.end_of_life.isoformat() if r.end_of_life else None,
-                        }
-                        for r in rows
-                    ],
-                    source="operator",
+                ImageCatalog(
+                    ImageEntry(
+                        publisher=r.publisher, offer=r.offer, sku=r.sku, os_type=r.os_type, family=r.family,
+                        version=r.version, end_of_life=r.end_of_life, source="operator",
+                    )
+                    for r in rows
                 )
             )
         return catalog

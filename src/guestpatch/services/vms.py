@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy import Connection
 
 from guestpatch.clock import Clock
 from guestpatch.config import Config
@@ -17,6 +20,7 @@ from guestpatch.core import settings as rules
 from guestpatch.core import vm as vmdoc
 from guestpatch.errors import Conflict, GuestpatchError, NotFound
 from guestpatch.services.catalogs import Catalogs
+from guestpatch.store import agents as agent_store
 from guestpatch.store import vms as vm_store
 from guestpatch.store.db import Database
 from guestpatch.store.vms import VmColumns, VmKey, VmRecord
@@ -37,6 +41,8 @@ class VmService:
     catalogs: Catalogs
     config: Config
     clock: Clock
+    on_goal_change: Callable[[list[int]], None] = lambda _vms: None
+    on_forget: Callable[[int], None] = lambda _vm: None
 
     # ------------------------------------------------------------------ writes
     def put(
@@ -55,31 +61,34 @@ class VmService:
             current = vm_store.get(conn, key)
             _check_preconditions(current, if_match=if_match, if_none_match=if_none_match)
             if current is not None:
-                return self._replace(conn, current, document, now), False
-            spec = vmdoc.parse_vm(document, name=key.name)
-            rules.check_vm(
-                spec, None, images=self.catalogs.images(conn), regions=self.catalogs.regions(conn), today=now.date()
-            )
-            stored = vmdoc.normalize_document(document, spec=spec)
-            set_key, domain = None, None
-            if spec.availability_set_id:
-                set_key, domain = vm_store.assign_update_domain(
-                    conn,
-                    set_id=spec.availability_set_id,
-                    subscription=key.subscription,
-                    default_count=self.config.update_domain_count,
-                    now=now,
-                )
-            record = vm_store.create(
+                document = vmdoc.carry_create_only(document, current.document)
+                record = self._replace(conn, current, document, now)
+            else:
+                record = self.create_in(conn, key, document, now)
+        self.on_goal_change([record.id])
+        return record, current is None
+
+    def create_in(self, conn: Connection, key: VmKey, document: dict[str, Any], now: datetime) -> VmRecord:
+        """Validate and create a VM inside the caller's transaction (ARM PUT, agent enrollment)."""
+        vmdoc.validate_vm_name(key.name)
+        spec = vmdoc.parse_vm(document, name=key.name)
+        rules.check_vm(
+            spec, None, images=self.catalogs.images(conn), regions=self.catalogs.regions(conn), today=now.date()
+        )
+        stored = vmdoc.normalize_document(document, spec=spec)
+        set_key, domain = None, None
+        if spec.availability_set_id:
+            set_key, domain = vm_store.assign_update_domain(
                 conn,
-                key,
-                vm_id=str(uuid.uuid4()),
-                columns=_columns(spec, set_key),
-                update_domain=domain,
-                document=stored,
+                set_id=spec.availability_set_id,
+                subscription=key.subscription,
+                default_count=self.config.update_domain_count,
                 now=now,
             )
-            return record, True
+        return vm_store.create(
+            conn, key, vm_id=str(uuid.uuid4()), columns=_columns(spec, set_key), update_domain=domain,
+            document=stored, now=now,
+        )
 
     def patch(self, key: VmKey, body: dict[str, Any], *, if_match: str | None = None) -> VmRecord:
         """Apply an ARM PATCH (merge) to an existing VM."""
@@ -88,22 +97,29 @@ class VmService:
             current = self._existing(conn, key)
             _check_preconditions(current, if_match=if_match, if_none_match=None)
             merged = vmdoc.merge_patch(current.document, _writable(body))
-            return self._replace(conn, current, merged, now)
+            record = self._replace(conn, current, merged, now)
+        self.on_goal_change([record.id])
+        return record
 
-    def _replace(self, conn: Any, current: VmRecord, document: dict[str, Any], now: datetime) -> VmRecord:
+    def _replace(self, conn: Connection, current: VmRecord, document: dict[str, Any], now: datetime) -> VmRecord:
         old_spec = vmdoc.parse_vm(current.document, name=current.name)
         spec = vmdoc.parse_vm(document, name=current.name)
         rules.check_vm(
             spec, old_spec, images=self.catalogs.images(conn), regions=self.catalogs.regions(conn), today=now.date()
         )
         stored = vmdoc.normalize_document(document, spec=spec)
-        return vm_store.replace(
+        replaced = vm_store.replace(
             conn, current, columns=_columns(spec, current.availability_set_key), document=stored, now=now
         )
+        agent_store.bump_goal(conn, [replaced.id])  # patch mode and reboot setting are in the goal state
+        return replaced
 
     def delete(self, key: VmKey) -> bool:
         with self.db.begin() as conn:
-            return vm_store.remove(conn, key) is not None
+            removed = vm_store.remove(conn, key)
+        if removed is not None:
+            self.on_forget(removed.id)
+        return removed is not None
 
     def set_power_state(self, key: VmKey, power_state: str) -> VmRecord:
         """Record a power state change (deallocate, start, power off): guestpatch does not power machines."""

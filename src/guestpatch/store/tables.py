@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -132,11 +134,98 @@ virtual_machines = Table(
     Column("provisioning_state", String(16), nullable=False),
     Column("document", Json, nullable=False),  # the resource as stored: properties we keep and return
     Column("generation", BigInteger, nullable=False),  # bumps on every change; the ETag
+    # Position of the VM's goal state in the global change sequence (agent protocol ETag).
+    Column("goal_seq", BigInteger, nullable=False, server_default="0"),
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
     UniqueConstraint("subscription_key", "resource_group_key", "name_key", name="uq_vm_resource_key"),
     Index("ix_vm_location", "location"),
     Index("ix_vm_availability_set", "availability_set_key", "update_domain"),
+)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+enrollment_tokens = Table(
+    "enrollment_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("subscription", String(64), nullable=False),
+    Column("resource_group", String(90), nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("max_uses", Integer, nullable=False),
+    Column("uses", Integer, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+machine_credentials = Table(
+    "machine_credentials",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("vm", Integer, ForeignKey("virtual_machines.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("revoked_at", Timestamp, nullable=True),
+)
+
+agent_status = Table(
+    "agent_status",
+    metadata,
+    Column("vm", Integer, ForeignKey("virtual_machines.id", ondelete="CASCADE"), primary_key=True),
+    Column("agent_version", String(32), nullable=False),
+    Column("os", Json, nullable=False),
+    Column("boot_time", Timestamp, nullable=True),
+    Column("last_seen", Timestamp, nullable=False),
+    Column("configuration", Json, nullable=True),  # what the agent last applied
+    Column("health", Json, nullable=True),
+)
+
+operations = Table(
+    "operations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("vm", Integer, ForeignKey("virtual_machines.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(20), nullable=False),  # assessPatches | installPatches
+    Column("origin", String(10), nullable=False),  # User | Platform
+    Column("status", String(20), nullable=False),  # Queued | InProgress | Succeeded | Failed | Canceled
+    Column("active", Boolean, nullable=False),  # Queued or InProgress: at most one per VM
+    Column("parameters", Json, nullable=False),
+    Column("result", Json, nullable=True),
+    Column("error", Json, nullable=True),
+    Column("sequence", Integer, nullable=False),  # highest report sequence accepted
+    Column("location", String(64), nullable=False),
+    Column("api_version", String(20), nullable=True),
+    Column("idempotency_key", String(200), nullable=True, unique=True),  # engine commands
+    Column("requested_at", Timestamp, nullable=False),
+    Column("started_at", Timestamp, nullable=True),
+    Column("last_report_at", Timestamp, nullable=True),
+    Column("ended_at", Timestamp, nullable=True),
+    Column("deadline", Timestamp, nullable=False),
+    Index("ix_operations_vm_requested", "vm", "requested_at"),
+    Index(
+        "uq_operations_one_active_per_vm", "vm", unique=True,
+        sqlite_where=text("active"), postgresql_where=text("active"),
+    ),
+    Index("ix_operations_active_deadline", "active", "deadline"),
+)
+
+vm_patches = Table(
+    "vm_patches",
+    metadata,
+    Column("vm", Integer, ForeignKey("virtual_machines.id", ondelete="CASCADE"), primary_key=True),
+    Column("patch_id", String(400), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("version", String(200), nullable=True),
+    Column("classification", String(32), nullable=False),  # the first classification reported
+    Column("reboot_behavior", String(32), nullable=True),
+    Column("published", Timestamp, nullable=True),
+    Column("operation", String(36), nullable=False),
+    Index("ix_vm_patches_name", "name", "version"),
 )
 
 # Marker so that a test can list every table the migrations must create.

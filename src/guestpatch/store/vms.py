@@ -51,6 +51,7 @@ class VmRecord:
     provisioning_state: str
     document: dict[str, Any]
     generation: int
+    goal_seq: int
     created_at: datetime
     updated_at: datetime
 
@@ -85,6 +86,11 @@ def _where_key(key: VmKey) -> Any:
 
 def get(conn: Connection, key: VmKey) -> VmRecord | None:
     row = conn.execute(select(virtual_machines).where(_where_key(key))).mappings().first()
+    return _record(row) if row else None
+
+
+def get_by_row(conn: Connection, row_id: int) -> VmRecord | None:
+    row = conn.execute(select(virtual_machines).where(virtual_machines.c.id == row_id)).mappings().first()
     return _record(row) if row else None
 
 

@@ -64,7 +64,12 @@ async def json_object(request: Request, *, required: bool = True) -> dict[str, A
             raise InvalidInput("The request body is required and must be a JSON object.", code="InvalidRequestContent")
         return {}
     try:
-        value = json.loads(raw)
+        value = json.loads(raw, parse_constant=_no_constants)
+    except RecursionError as exc:
+        raise InvalidInput(
+            "The request content was invalid and could not be deserialized: it is nested too deeply.",
+            code="InvalidRequestContent",
+        ) from exc
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidInput(
             f"The request content was invalid and could not be deserialized: {exc}.", code="InvalidRequestContent"
@@ -74,6 +79,10 @@ async def json_object(request: Request, *, required: bool = True) -> dict[str, A
             f"The request content must be a JSON object, not {type(value).__name__}.", code="InvalidRequestContent"
         )
     return value
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def check_scope(subscription: str, resource_group: str | None = None) -> None:

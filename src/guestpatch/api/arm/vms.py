@@ -10,7 +10,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
+from guestpatch.api import schemas
 from guestpatch.api.arm.common import (
     absolute_url,
     api_version,
@@ -52,26 +54,33 @@ def _json(body: dict[str, Any], *, status: int = 200, tag: str | None = None) ->
     return JSONResponse(body, status_code=status, headers={"ETag": tag} if tag else None)
 
 
-@router.put(VM_PATH + "/{vmName}", status_code=200, summary="VirtualMachines_CreateOrUpdate")
-async def create_or_update(  # noqa: PLR0917 - FastAPI passes path, query and header parameters by name
+@router.put(
+    VM_PATH + "/{vmName}", status_code=200, summary="VirtualMachines_CreateOrUpdate",
+    openapi_extra=schemas.body(schemas.VIRTUAL_MACHINE),
+)
+async def create_or_update(
     request: Request, sub: Sub, rg: Rg, name: Name, _v: ApiVersion = "", if_match: IfMatch = None,
     if_none_match: IfNoneMatch = None,
 ) -> JSONResponse:
     api_version(request)
     key = _key(sub, rg, name)
     body = await json_object(request)
-    record, created = _service(request).put(key, body, if_match=if_match, if_none_match=if_none_match)
+    record, created = await run_in_threadpool(
+        _service(request).put, key, body, if_match=if_match, if_none_match=if_none_match
+    )
     return _json(views.vm_resource(record), status=201 if created else 200, tag=etag(record))
 
 
-@router.patch(VM_PATH + "/{vmName}", summary="VirtualMachines_Update")
+@router.patch(
+    VM_PATH + "/{vmName}", summary="VirtualMachines_Update", openapi_extra=schemas.body(schemas.VIRTUAL_MACHINE_UPDATE)
+)
 async def update(
     request: Request, sub: Sub, rg: Rg, name: Name, _v: ApiVersion = "", if_match: IfMatch = None
 ) -> JSONResponse:
     api_version(request)
     key = _key(sub, rg, name)
     body = await json_object(request)
-    record = _service(request).patch(key, body, if_match=if_match)
+    record = await run_in_threadpool(_service(request).patch, key, body, if_match=if_match)
     return _json(views.vm_resource(record), tag=etag(record))
 
 
@@ -83,11 +92,11 @@ async def get(
     api_version(request)
     key = _key(sub, rg, name)
     service = _service(request)
-    record = service.get(key)
+    record = await run_in_threadpool(service.get, key)
     view = None
     if expand is not None:
         if expand.lower() == "instanceview":
-            view = app_state(request).instance_view(record)
+            view = await run_in_threadpool(app_state(request).instance_view, record)
         elif expand.lower() not in {"userdata", "resiliencyview"}:
             raise InvalidInput(
                 f"The value '{expand}' of parameter '$expand' is not allowed. Allowed values are: "
@@ -101,21 +110,21 @@ async def get(
 async def delete(request: Request, sub: Sub, rg: Rg, name: Name, _v: ApiVersion = "") -> Response:
     api_version(request)
     key = _key(sub, rg, name)
-    deleted = _service(request).delete(key)
+    deleted = await run_in_threadpool(_service(request).delete, key)
     return Response(status_code=200 if deleted else 204)
 
 
 @router.get(VM_PATH + "/{vmName}/instanceView", summary="VirtualMachines_InstanceView")
 async def instance_view(request: Request, sub: Sub, rg: Rg, name: Name, _v: ApiVersion = "") -> JSONResponse:
     api_version(request)
-    record = _service(request).get(_key(sub, rg, name))
-    return _json(app_state(request).instance_view(record))
+    record = await run_in_threadpool(_service(request).get, _key(sub, rg, name))
+    return _json(await run_in_threadpool(app_state(request).instance_view, record))
 
 
 def _power_action(state: str, operation: str) -> Any:
     async def action(request: Request, sub: Sub, rg: Rg, name: Name, _v: ApiVersion = "") -> Response:
         api_version(request)
-        _service(request).set_power_state(_key(sub, rg, name), state)
+        await run_in_threadpool(_service(request).set_power_state, _key(sub, rg, name), state)
         return Response(status_code=200)
 
     action.__name__ = operation
@@ -143,8 +152,9 @@ async def _list(request: Request, sub: str, rg: str | None) -> JSONResponse:
     token = request.query_params.get("$skiptoken")
     after = decode_skiptoken(token, arity=2) if token else None
     limit = state.config.page_size
-    records = state.vms.list_page(
-        subscription=sub, resource_group=rg, after=(after[0], after[1]) if after else None, limit=limit + 1
+    records = await run_in_threadpool(
+        state.vms.list_page,
+        subscription=sub, resource_group=rg, after=(after[0], after[1]) if after else None, limit=limit + 1,
     )
     body: dict[str, Any] = {"value": [views.vm_resource(r) for r in records[:limit]]}
     if len(records) > limit:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from guestpatch.api import schemas
 from guestpatch.api.arm.common import json_object
 from guestpatch.api.state import app_state
 from guestpatch.core.images import ImageCatalog, ImageEntry
@@ -59,7 +60,10 @@ def list_regions(request: Request) -> JSONResponse:
     return JSONResponse({"value": [region_json(r) for r in catalog.regions()]})
 
 
-@router.post("/regions", status_code=201, summary="Add an operator region or on-premises site")
+@router.post(
+    "/regions", status_code=201, summary="Add an operator region or on-premises site",
+    openapi_extra=schemas.body(schemas.REGION),
+)
 async def add_region(request: Request) -> JSONResponse:
     state = app_state(request)
     body = await json_object(request)
@@ -109,7 +113,10 @@ def list_images(request: Request) -> JSONResponse:
     )
 
 
-@router.post("/images", status_code=201, summary="Add an operator image (a golden image) to the catalog")
+@router.post(
+    "/images", status_code=201, summary="Add an operator image (a golden image) to the catalog",
+    openapi_extra=schemas.body(schemas.IMAGE),
+)
 async def add_image(request: Request) -> JSONResponse:
     state = app_state(request)
     body = await json_object(request)
