@@ -1,8 +1,13 @@
-"""``python -m guestpatch_agent`` and the ``guestpatch-agent`` entry point (also the zipapp's)."""
+"""``python -m guestpatch_agent``, the ``guestpatch-agent`` entry point, and the zipapp's ``run``."""
 
 import sys
 
 from guestpatch_agent.cli import main
 
-if __name__ == "__main__":
+
+def run() -> None:
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -72,6 +72,8 @@ class InstallOperation:
         if resumed and state.step == steps.REBOOT_PLANNED:
             self._after_restart(state)
             self._save(state)
+        elif resumed and state.step == steps.INSTALLING:
+            self._repair(state)  # the crash may have interrupted dpkg/rpm mid-transaction
         while state.step != steps.DONE:
             self._handlers[state.step](state)
             self._save(state)
@@ -105,13 +107,16 @@ class InstallOperation:
 
     def _prepare(self, state: InstallState) -> None:
         if any(p.state == InstallationState.PENDING for p in state.patches):
-            try:
-                message = self._backend.repair(timeout=self._budget(state).command_timeout(self._clock.now()))
-            except AgentError as exc:
-                message = "the package database needed a repair that failed: {}".format(exc)
-            if message:
-                state.add_error("PackageManagerRepaired", message)
+            self._repair(state)
         state.step = steps.INSTALLING
+
+    def _repair(self, state: InstallState) -> None:
+        try:
+            message = self._backend.repair(timeout=self._budget(state).command_timeout(self._clock.now()))
+        except AgentError as exc:
+            message = "the package database needed a repair that failed: {}".format(exc)
+        if message:
+            state.add_error("PackageManagerRepaired", message)
 
     def _install_next(self, state: InstallState) -> None:
         now = self._clock.now()

@@ -22,7 +22,7 @@ def test_parse_duration_accepts_azure_spellings(text: str, minutes: int) -> None
 @pytest.mark.parametrize("text", ["1H", "PT", "P1M", "P1Y", "PT0S", "PT-1H", "", "PTH"])
 def test_parse_duration_refuses_ambiguous_or_empty(text: str) -> None:
     """Months, years, zero and garbage are refused with an example of what works."""
-    with pytest.raises(UsageError, match="PT1H|longer than zero"):
+    with pytest.raises(UsageError, match=r"PT1H|longer than zero"):
         parse_duration(text)
 
 

@@ -73,5 +73,5 @@ def test_backend_choice(os_id: str, version: str, like: str, present: set[str], 
 
 def test_no_package_manager_names_what_was_looked_for() -> None:
     """A Debian root on a host without apt-get is an error naming the distribution and the binary."""
-    with pytest.raises(PackageManagerError, match="Debian 12.*apt-get"):
+    with pytest.raises(PackageManagerError, match=r"Debian 12.*apt-get"):
         choose_backend(Distro("debian", "12", (), "Debian 12"), {"dnf"})

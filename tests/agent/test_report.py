@@ -53,4 +53,6 @@ def test_api_error_lists_details_and_counts() -> None:
     assert one == {"code": "RebootNotPerformed", "message": "1 error/s reported. no reboot",
                    "details": [{"code": "RebootNotPerformed", "message": "no reboot"}]}
     two = api_error([("A", "x"), ("B", "y")], failed=True)
-    assert two is not None and two["code"] == "OperationFailed" and len(two["details"]) == 2
+    assert two is not None
+    assert two["code"] == "OperationFailed"
+    assert len(two["details"]) == 2

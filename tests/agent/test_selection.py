@@ -95,7 +95,8 @@ def fake_simulate(dependencies: dict[str, list[str]]):  # type: ignore[no-untype
 
 def test_patch_needing_an_excluded_update_is_excluded_with_the_reason() -> None:
     """A selected patch whose transaction upgrades an excluded package is Excluded, naming it."""
-    patches = select([upd("parent"), upd("child"), upd("other")], Selection((Classification.OTHER,), exclude=("child",)))
+    selection = Selection((Classification.OTHER,), exclude=("child",))
+    patches = select([upd("parent"), upd("child"), upd("other")], selection)
     result = exclude_dependents(patches, ("child",), fake_simulate({"parent": ["child"]}))
     by_name = {p.name: p for p in result}
     assert by_name["parent"].state == InstallationState.EXCLUDED

@@ -90,6 +90,15 @@ def pin(update: Update, native_arch: str) -> str:
     return "{}={}".format(qualified, update.version)
 
 
+def apt_errors(stderr: str) -> List[str]:
+    """apt's ``E:`` lines, each once, in order (the first usually names the cause)."""
+    seen: List[str] = []
+    for line in stderr.splitlines():
+        if line.startswith("E: ") and line[3:].strip() not in seen:
+            seen.append(line[3:].strip())
+    return seen[:5]
+
+
 def check_name(name: str) -> str:
     if not NAME_RE.match(name):
         raise InvalidPackageName("invalid Debian package name {!r}".format(name))
@@ -126,7 +135,10 @@ class AptBackend:
         if result.returncode != 0:
             if mentions_lock(output):
                 raise LockTimeout("apt-get update: the package lists are locked by another process")
-            raise PackageManagerError(str(CommandError(result.argv, result.returncode, result.stdout, result.stderr)))
+            detail = "; ".join(apt_errors(result.stderr)) or str(
+                CommandError(result.argv, result.returncode, result.stdout, result.stderr)
+            )
+            raise PackageManagerError("apt-get update exited with {}: {}".format(result.returncode, detail))
         return []  # apt's "W:" lines (sandboxing, duplicate sources) are advice, not operation warnings
 
     def list_updates(self, *, timeout: float) -> List[Update]:
@@ -230,6 +242,10 @@ class AptBackend:
             dpkg_errors = parse_dpkg_errors(output)
             if dpkg_errors:
                 raise PackageManagerError("; ".join(dpkg_errors)) from exc
+            if apt_errors(exc.stderr):
+                raise PackageManagerError(
+                    "apt-get exited with {}: {}".format(exc.returncode, "; ".join(apt_errors(exc.stderr)))
+                ) from exc
             raise
 
     def _serve_alternate_root(self, root: str) -> None:
