@@ -99,3 +99,97 @@ def load_region_catalog_file(path: Path, *, base: RegionCatalog | None = None) -
         return base.merged(extra)
     except InvalidInput as exc:
         raise ConfigError(f"The region catalog file {path} is invalid at '{exc.target}': {exc.message}") from exc
+
+
+# ---------------------------------------------------------------- generated documentation
+# docs/patch-settings.md, docs/images.md and docs/regions.md are written by hand around tables generated
+# from the code and data; `python -m guestpatch.catalogs` refreshes those tables, and
+# tests/unit/test_catalog_docs.py fails when a committed table differs from what is generated here.
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def images_markdown(catalog: ImageCatalog) -> str:
+    """The catalog as a Markdown table, skus of one offer and release on one row."""
+    rows: list[tuple[tuple[str, ...], list[str]]] = []
+    for entry in catalog.entries():
+        key = (entry.publisher, entry.offer, entry.os_type, entry.family, entry.version,
+               entry.end_of_life.isoformat() if entry.end_of_life else "none announced")
+        if rows and rows[-1][0] == key:
+            rows[-1][1].append(entry.sku)
+        else:
+            rows.append((key, [entry.sku]))
+    lines = ["| publisher | offer | skus | OS | family | version | end of life |", "|---|---|---|---|---|---|---|"]
+    for (publisher, offer, os_type, family, version, end), skus in rows:
+        lines.append(
+            f"| {publisher} | {offer} | {', '.join(skus)} | {os_type} | {family} | {version} | {end} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def aliases_markdown(aliases: Mapping[str, ImageRef]) -> str:
+    """The alias table as Markdown."""
+    lines = ["| alias | image (publisher:offer:sku:version) |", "|---|---|"]
+    lines += [f"| `{alias}` | `{ref.urn}` |" for alias, ref in aliases.items()]
+    return "\n".join(lines) + "\n"
+
+
+def regions_markdown(catalog: RegionCatalog) -> str:
+    """The region catalog as a Markdown table."""
+    lines = ["| name | display name | time zone | geo-pair | geography |", "|---|---|---|---|---|"]
+    for region in catalog.regions():
+        lines.append(
+            f"| `{region.name}` | {region.display_name} | {region.time_zone} | "
+            f"{f'`{region.pair}`' if region.pair else '—'} | {region.geography} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def generated_tables() -> dict[str, dict[str, str]]:
+    """Document name → {table name → generated Markdown}."""
+    from guestpatch.core.rules import rules_markdown
+
+    return {
+        "patch-settings.md": {"rules": rules_markdown()},
+        "images.md": {"images": images_markdown(load_image_catalog()),
+                      "aliases": aliases_markdown(load_image_aliases())},
+        "regions.md": {"regions": regions_markdown(load_region_catalog())},
+    }
+
+
+def _markers(name: str) -> tuple[str, str]:
+    return (f"<!-- generated:{name} begin (python -m guestpatch.catalogs); do not edit -->\n",
+            f"<!-- generated:{name} end -->")
+
+
+def generated_section(text: str, name: str) -> str | None:
+    """The text between the markers of table ``name`` in a document, or None without markers."""
+    begin, end = _markers(name)
+    start, stop = text.find(begin), text.find(end)
+    if start < 0 or stop < start:
+        return None
+    return text[start + len(begin):stop]
+
+
+def refresh_docs(docs: Path = DOCS) -> list[Path]:
+    """Rewrite the generated tables of the documents in ``docs``; returns the files changed."""
+    changed = []
+    for document, tables in generated_tables().items():
+        path = docs / document
+        text = path.read_text(encoding="utf-8")
+        updated = text
+        for name, table in tables.items():
+            current = generated_section(updated, name)
+            if current is None:
+                raise ConfigError(f"{path} has no markers for the generated table '{name}'.")
+            begin, _ = _markers(name)
+            updated = updated.replace(begin + current, begin + table, 1)
+        if updated != text:
+            path.write_text(updated, encoding="utf-8")
+            changed.append(path)
+    return changed
+
+
+if __name__ == "__main__":  # pragma: no cover - a maintainer's command
+    for changed_path in refresh_docs():
+        print(f"rewrote {changed_path}")

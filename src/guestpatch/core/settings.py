@@ -64,11 +64,6 @@ def check_vm(
             )
     if new.os_type == "Windows":
         _check_windows_modes(new, old)
-    for mode_name, value in (("patchMode", new.patch_mode), ("assessmentMode", new.assessment_mode)):
-        if value == PLATFORM and not new.provision_vm_agent:
-            raise rules.PLATFORM_NEEDS_AGENT.error(os=os, mode=mode_name, fallback=_fallback(new, mode_name))
-    if new.has_platform_settings and new.patch_mode != PLATFORM:
-        raise rules.PLATFORM_SETTINGS_NEED_PLATFORM_MODE.error(os=os)
     if new.enable_hotpatching:
         if new.patch_mode != PLATFORM:
             raise rules.HOTPATCH_NEEDS_PLATFORM_MODE.error(mode=new.patch_mode)
@@ -76,6 +71,11 @@ def check_vm(
             raise rules.HOTPATCH_NEEDS_AGENT.error()
         if new.bypass_platform_safety_checks:
             raise rules.HOTPATCH_NEEDS_SAFETY_CHECKS.error()
+    for mode_name, value in (("patchMode", new.patch_mode), ("assessmentMode", new.assessment_mode)):
+        if value == PLATFORM and not new.provision_vm_agent:
+            raise rules.PLATFORM_NEEDS_AGENT.error(os=os, mode=mode_name, fallback=_fallback(new, mode_name))
+    if new.has_platform_settings and new.patch_mode != PLATFORM:
+        raise rules.PLATFORM_SETTINGS_NEED_PLATFORM_MODE.error(os=os)
     _check_image_support(new, old, images=images, today=today, mode_name="patchMode")
     _check_image_support(new, old, images=images, today=today, mode_name="assessmentMode")
 
