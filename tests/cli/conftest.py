@@ -33,6 +33,12 @@ class Outcome:
         return json.loads(self.stdout)
 
     @property
+    def usage_error(self) -> str:
+        """The usage message without Rich's box and line wrapping."""
+        text = "".join(ch for ch in self.stderr if ch not in "│╭╮╰╯─")
+        return " ".join(text.split())
+
+    @property
     def error_lines(self) -> list[str]:
         return [line for line in self.stderr.splitlines() if line.strip()]
 

@@ -129,8 +129,8 @@ def test_windows_only_flag_on_a_linux_image_is_a_usage_error(cli: Cli) -> None:
     outcome = cli("vm", "create", "-g", "rg-usage", "-n", "lin", "--image", "Ubuntu2204", "-l", "westeurope",
                   "--enable-auto-update", "false")
     assert outcome.exit_code == 2
-    assert "--enable-auto-update" in outcome.stderr
-    assert "Windows" in outcome.stderr
+    assert "--enable-auto-update" in outcome.usage_error
+    assert "Windows" in outcome.usage_error
     assert cli("vm", "show", "-g", "rg-usage", "-n", "lin").exit_code == 3
 
 
@@ -145,7 +145,7 @@ def test_location_is_required_in_an_empty_resource_group(cli: Cli) -> None:
     """Without --location and without machines in the group there is nothing to default to: usage error."""
     outcome = cli("vm", "create", "-g", "rg-empty", "-n", "vm1", "--image", "Ubuntu2204")
     assert outcome.exit_code == 2
-    assert "--location" in outcome.stderr
+    assert "--location" in outcome.usage_error
 
 
 def test_show_details_adds_power_state_and_instance_view(cli: Cli) -> None:
