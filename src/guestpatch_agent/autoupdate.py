@@ -59,11 +59,14 @@ def disable_apt_periodic(text: str) -> str:
     """Set every ``APT::Periodic::*`` value to "0", in ``A::B "v";`` lines and in ``APT { Periodic { ... } }``."""
     out = []
     stack: List[str] = []
+    waiting: Optional[str] = None  # a block name whose "{" is on the next line
     for line in text.splitlines(keepends=True):
         body = line.split("//", 1)[0]
         opened = _APT_OPEN_RE.match(body)
         if opened:
             stack.append(opened.group("key"))
+        elif body.strip() == "{" and waiting is not None:
+            stack.append(waiting)
         elif body.strip().startswith("}"):
             if stack:
                 stack.pop()
@@ -75,6 +78,8 @@ def disable_apt_periodic(text: str) -> str:
                     newline = "\n" if line.endswith("\n") else ""
                     out.append('{}"0"{}{}'.format(value.group("head"), value.group("tail"), newline))
                     continue
+        bare = body.strip()
+        waiting = bare if re.match(r"^[A-Za-z0-9:_.-]+$", bare) else None
         out.append(line)
     return "".join(out)
 
