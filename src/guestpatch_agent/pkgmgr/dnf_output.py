@@ -62,7 +62,7 @@ def parse_check_update(text: str) -> List[Candidate]:
     pending: List[str] = []
     for line in text.splitlines():
         stripped = line.strip()
-        if stripped.lower().startswith("obsoleting packages"):
+        if stripped.lower().rstrip(":") in ("obsoleting", "obsoleting packages"):
             break
         if not stripped:
             pending = []
@@ -168,6 +168,7 @@ _REMOVE_SECTIONS = (
     "removing", "erasing", "removing dependent packages", "removing unused dependencies",
     "removing for dependencies", "removing dependencies",
 )  # fmt: skip
+_SIZE = re.compile(r"^[0-9]+(?:\.[0-9]+)?[kMGT]?(?:i?B)?$")
 _END_MARKERS = ("transaction summary", "total download size", "total size", "total installed size")
 
 
@@ -182,7 +183,7 @@ def parse_transaction(text: str) -> ParsedTransaction:
     removals: List[str] = []
     section: Optional[str] = None
     parent: Optional[str] = None
-    pending: Optional[str] = None
+    pending: List[str] = []
     for line in text.splitlines():
         stripped = line.strip()
         lowered = stripped.lower().rstrip(":")
@@ -190,7 +191,7 @@ def parse_transaction(text: str) -> ParsedTransaction:
             break
         if stripped.endswith(":") and not line.startswith((" ", "\t")):
             section = lowered if lowered in _INSTALL_SECTIONS + _REMOVE_SECTIONS else None
-            parent = pending = None
+            parent, pending = None, []
             continue
         if section is None or not stripped or set(stripped) <= set("=-"):
             continue
@@ -200,20 +201,22 @@ def parse_transaction(text: str) -> ParsedTransaction:
             if replaced and replaced != parent and replaced not in removals:
                 removals.append(replaced)
             continue
-        if pending is not None:
-            tokens = [pending, *tokens]
-            pending = None
-        if len(tokens) == 1:
-            pending = tokens[0]
+        if not pending and len(tokens) > 1 and tokens[1] not in KNOWN_ARCHES:
+            continue  # a wrapped size ("10 M") or other continuation of a finished row
+        tokens = pending + tokens
+        if len(tokens) < 4:  # wrapped: name alone, or name arch version, continued below
+            pending = [] if len(tokens) == 1 and _SIZE.match(tokens[0]) else tokens
             continue
-        if len(tokens) < 4 or tokens[1] not in KNOWN_ARCHES or not _looks_like_evr(tokens[2]):
+        pending = []
+        if tokens[1] not in KNOWN_ARCHES or not _looks_like_evr(tokens[2]):
             continue
         parent = tokens[0]
         if section in _REMOVE_SECTIONS:
             if parent not in removals:
                 removals.append(parent)
         else:
-            changes.append(TransactionRow(tokens[0], tokens[1], parse_evr(tokens[2]), tokens[3].lstrip("@"), section))
+            row = TransactionRow(tokens[0], tokens[1], parse_evr(tokens[2]), tokens[3].lstrip("@"), section)
+            changes.append(row)
     return ParsedTransaction(changes, removals)
 
 

@@ -106,10 +106,13 @@ class RpmMdBackend:
         if not failed:
             return []
         enabled = self._enabled_repositories(deadline)
-        self.unreachable = failed
         if enabled and set(enabled) <= set(failed):
             raise RepositoryUnreachable(failed[0], "no enabled repository could be read")
-        return ["repository {} cannot be reached; its updates are not assessed".format(r) for r in failed]
+        # Some tools name a failed repository by its label in one message and its id in another:
+        # only ids can be disabled, and warnings name each repository once, by id when known.
+        ids = [name for name in failed if name in enabled]
+        self.unreachable = ids
+        return ["repository {} cannot be reached; its updates are not assessed".format(r) for r in ids or failed]
 
     def _enabled_repositories(self, deadline: rpm.Deadline) -> List[str]:
         result = self._run([*self._tool(), "-q", "repolist", "--enabled"], deadline)

@@ -32,6 +32,7 @@ from guestpatch_agent.pkgmgr.base import Root, Transaction
 from guestpatch_agent.pkgmgr.repocache import cache_bases, read_repo_metadata
 from guestpatch_agent.pkgmgr.updateinfo import Advisory, classified_update, covering
 from guestpatch_agent.pkgmgr.zypper_output import (
+    ZypperUpdate,
     parse_zypper_failed_repositories,
     parse_zypper_install_summary_xml,
     parse_zypper_list_updates_xml,
@@ -164,6 +165,8 @@ class ZypperBackend:
         if not listed:
             self._last_updates = {}
             return []
+        if any(item.installed is None for item in listed):  # zypper < 1.14 has no edition-old
+            listed = self._with_installed(listed, deadline)
         patches = parse_zypper_patches_xml(
             self._run(self._argv("list-patches", "--all", xml=True, no_refresh=True), deadline, (*ok, 100, 101)).stdout
         )
@@ -202,6 +205,19 @@ class ZypperBackend:
             )
         self._last_updates = {(u.name, u.arch): u for u in updates}
         return updates
+
+    def _with_installed(self, listed: List[ZypperUpdate], deadline: rpm.Deadline) -> List[ZypperUpdate]:
+        exact: Dict[Tuple[str, str], rpm.Evr] = {}
+        for pkg, _ in rpm.query_installed(self.runner, self.root, timeout=deadline.left()):
+            current = exact.get((pkg.name, pkg.arch))
+            if current is None or rpm.compare_evr(pkg.evr, current) > 0:
+                exact[(pkg.name, pkg.arch)] = pkg.evr
+        by_name = {name: evr for (name, _), evr in exact.items()}
+        return [
+            item if item.installed is not None
+            else item._replace(installed=exact.get((item.name, item.arch), by_name.get(item.name)))
+            for item in listed
+        ]  # fmt: skip
 
     def _issued_dates(self, repositories: Set[str], names: Set[str]) -> Dict[str, datetime]:
         """Issued dates from the raw updateinfo zypper cached: zypper itself shows the later of the
