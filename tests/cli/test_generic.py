@@ -103,8 +103,23 @@ def test_set_of_an_object_replaces_it() -> None:
 
 def test_list_items_are_set_by_index_and_appended_one_past_the_end() -> None:
     """`zones[0]=2` replaces the item; `zones[1]=3` appends to a one-item list."""
-    assert edited("zones[0]=2")["zones"] == [2]
-    assert edited("zones[1]=3")["zones"] == ["1", 3]
+    assert edited("zones[0]=2")["zones"] == ["2"]
+    assert edited("zones[1]=3")["zones"] == ["1", "3"]
+
+
+def test_numbers_written_over_strings_stay_strings() -> None:
+    """A string property, a tag value and an item of a list of strings keep the text, as az's typed models."""
+    after = edited("osProfile.computerName=1234", "tags.build=42", "tags.new=true", "zones[0]=2")
+    assert after["properties"]["osProfile"]["computerName"] == "1234"
+    assert after["tags"] == {"team": "web", "build": "42", "new": "true"}
+    assert after["zones"] == ["2"]
+
+
+def test_numbers_and_booleans_stay_typed_elsewhere() -> None:
+    """A new non-tag property, or one that holds a boolean, gets the JSON value."""
+    after = edited("osProfile.linuxConfiguration.provisionVMAgent=false", "hardwareProfile.count=3")
+    assert after["properties"]["osProfile"]["linuxConfiguration"]["provisionVMAgent"] is False
+    assert after["properties"]["hardwareProfile"]["count"] == 3
 
 
 def test_index_out_of_range_is_refused() -> None:
@@ -144,7 +159,7 @@ def test_diff_of_a_nested_change_is_minimal() -> None:
 def test_diff_of_a_removal_is_null_and_of_a_list_the_whole_list() -> None:
     """Removed members become null; a changed list is sent whole (arrays replace in a merge patch)."""
     after = edited("~tags.team", "zones[1]=2")
-    assert generic.merge_diff(VM, after) == {"tags": {"team": None}, "zones": ["1", 2]}
+    assert generic.merge_diff(VM, after) == {"tags": {"team": None}, "zones": ["1", "2"]}
 
 
 def test_diff_distinguishes_true_from_one() -> None:

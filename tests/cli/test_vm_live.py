@@ -195,3 +195,66 @@ def test_instance_view_table_output_renders(cli: Cli) -> None:
     assert row.startswith("vm1")
     assert "Not Ready" in row
     assert "Unknown" in row
+
+
+def test_azure_docs_windows_update_example_works_as_written(cli: Cli) -> None:
+    """The az example `--set ...enableAutomaticUpdates=true ...patchMode=AutomaticByPlatform` switches the mode."""
+    cli("vm", "create", "-g", "rg-azdoc", "-n", "myVM", "--image", "Win2019Datacenter", "-l", "eastus",
+        "--enable-auto-update").json()
+    updated = cli(
+        "vm", "update", "--resource-group", "rg-azdoc", "--name", "myVM", "--set",
+        "osProfile.windowsConfiguration.enableAutomaticUpdates=true",
+        "osProfile.windowsConfiguration.patchSettings.patchMode=AutomaticByPlatform",
+    ).json()
+    windows = updated["properties"]["osProfile"]["windowsConfiguration"]
+    assert windows["patchSettings"]["patchMode"] == "AutomaticByPlatform"
+    assert windows["enableAutomaticUpdates"] is True
+
+
+def test_create_again_with_the_same_flags_succeeds(cli: Cli) -> None:
+    """`vm create` is a PUT: repeating it is harmless and keeps the VM's identity."""
+    args = ("vm", "create", "-g", "rg-again", "-n", "vm1", "--image", "Ubuntu2204", "-l", "westeurope")
+    first = cli(*args).json()
+    second = cli(*args).json()
+    assert second["properties"]["vmId"] == first["properties"]["vmId"]
+
+
+def test_create_over_a_vm_with_another_image_is_refused_by_the_server(cli: Cli) -> None:
+    """Re-creating with a different image: the server's 409 PropertyChangeNotAllowed, on one line."""
+    cli("vm", "create", "-g", "rg-img", "-n", "vm1", "--image", "Ubuntu2204", "-l", "westeurope").json()
+    outcome = cli("vm", "create", "-g", "rg-img", "-n", "vm1", "--image", "Debian12", "-l", "westeurope")
+    assert outcome.exit_code == 1
+    assert outcome.error_lines == [outcome.error_lines[0]]
+    assert outcome.error_lines[0].startswith("error: (PropertyChangeNotAllowed) ")
+
+
+def test_output_none_prints_nothing(cli: Cli) -> None:
+    """`-o none` succeeds silently (the VM exists afterwards)."""
+    outcome = cli("vm", "create", "-g", "rg-none", "-n", "quiet", "--image", "Ubuntu2204", "-l", "westeurope",
+                  "-o", "none")
+    assert (outcome.exit_code, outcome.stdout) == (0, "")
+    assert cli("vm", "show", "-g", "rg-none", "-n", "quiet").json()["name"] == "quiet"
+
+
+def test_subscription_flag_scopes_the_vms(cli: Cli) -> None:
+    """A VM created under --subscription tenant-a is listed there and not under the default tenant."""
+    cli("vm", "create", "-g", "rg-sub", "-n", "tenantvm", "--image", "Ubuntu2204", "-l", "westeurope",
+        "--subscription", "tenant-a").json()
+    assert [vm["name"] for vm in cli("vm", "list", "-g", "rg-sub", "--subscription", "tenant-a").json()] == ["tenantvm"]
+    assert cli("vm", "list", "-g", "rg-sub").json() == []
+    by_env = cli("vm", "list", "-g", "rg-sub", env={"GUESTPATCH_SUBSCRIPTION": "tenant-a"}).json()
+    assert [vm["name"] for vm in by_env] == ["tenantvm"]
+
+
+def test_availability_set_by_name_spreads_update_domains(cli: Cli) -> None:
+    """`--availability-set as1` (a name) puts both VMs in one set; the server gives them different domains."""
+    domains = []
+    for name in ("as-vm1", "as-vm2"):
+        created = cli("vm", "create", "-g", "rg-as", "-n", name, "--image", "Ubuntu2204", "-l", "westeurope",
+                      "--availability-set", "as1").json()
+        assert created["properties"]["availabilitySet"]["id"].lower().endswith(
+            "/resourcegroups/rg-as/providers/microsoft.compute/availabilitysets/as1"
+        )
+        view = cli("vm", "get-instance-view", "-g", "rg-as", "-n", name).json()["properties"]["instanceView"]
+        domains.append(view["platformUpdateDomain"])
+    assert len(set(domains)) == 2

@@ -4,7 +4,9 @@ Paths are written as in az (``osProfile.linuxConfiguration.patchSettings.patchMo
 ``tags.owner``): relative to the resource's ``properties`` unless they start with a top-level member of
 the resource (``tags``, ``zones``, ``location``, ``properties``, ...). Keys that already exist match
 case-insensitively and keep their stored spelling. Values are JSON when they parse as JSON (``true``,
-``3``, ``{"a": 1}``, ``"quoted"``), else plain strings (``AutomaticByPlatform``).
+``3``, ``{"a": 1}``, ``"quoted"``), else plain strings (``AutomaticByPlatform``) — except that a number
+or boolean written over a string (``zones[0]=2``, ``osProfile.computerName=1234``) or as a tag value
+stays a string, as az's typed models send it.
 
 An update is computed, not guessed: :func:`apply` runs every edit on a copy of the current resource, and
 :func:`merge_diff` turns the difference into the ARM PATCH (JSON merge patch) body, so ``--set`` of an
@@ -42,6 +44,7 @@ class Edit:
     text: str  # as the user wrote it, for messages
     path: tuple[Segment, ...]
     value: Any = None
+    raw: str | None = None  # the value as written, for --set
 
     @property
     def remove(self) -> bool:
@@ -80,7 +83,7 @@ def parse_set(expression: str) -> Edit:
     path, sep, value = expression.partition("=")
     if not sep or not path.strip():
         raise InvalidInput(f"'{expression}' is not of the form path=value.", target="--set")
-    return Edit("--set", expression, parse_path(path, flag="--set"), parse_value(value))
+    return Edit("--set", expression, parse_path(path, flag="--set"), parse_value(value), raw=value)
 
 
 def parse_remove(expression: str) -> Edit:
@@ -110,7 +113,19 @@ def apply(document: dict[str, Any], edit: Edit) -> None:
         else:
             del container[int(last)]
     else:
-        _assign(container, last, copy.deepcopy(edit.value), edit)
+        _assign(container, last, _typed(edit, container, _child(container, last, edit, create=False)), edit)
+
+
+def _typed(edit: Edit, container: Any, existing: Any) -> Any:
+    """The value to store: a number or boolean written where a string is (a string property, a tag value,
+    an item of a list of strings) stays the text as written, as a typed SDK would send it
+    (``zones[0]=2`` → ``"2"``)."""
+    scalar = isinstance(edit.value, bool | int | float)
+    is_tag = len(edit.path) == 2 and edit.path[0] == "tags"
+    strings = isinstance(container, list) and bool(container) and all(isinstance(i, str) for i in container)
+    if scalar and edit.raw is not None and (isinstance(existing, str) or is_tag or strings):
+        return edit.raw.strip()
+    return copy.deepcopy(edit.value)
 
 
 def apply_all(document: Mapping[str, Any], edits: list[Edit]) -> dict[str, Any]:
