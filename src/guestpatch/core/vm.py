@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from guestpatch.core import rules
+from guestpatch.core.jsonread import Reader, at, carry, child, wrong_type
 from guestpatch.core.regions import normalize_location
 from guestpatch.core.rules import json_kind
 
@@ -39,7 +40,6 @@ _WINDOWS_COMPUTER_NAME = re.compile(r"[A-Za-z0-9-]{1,15}")
 _LINUX_COMPUTER_NAME = re.compile(r"[A-Za-z0-9.-]{1,64}")
 _ZONE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 _TAG_RESERVED = re.compile(r"[<>%&\\?/\x00-\x1f\x7f]")
-_PROFILES = ("properties.osProfile.", "properties.storageProfile.", "properties.hardwareProfile.", "properties.")
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def parse_vm(document: Mapping[str, object], *, name: str) -> VmSpec:
     validate_vm_name(name)
     if not isinstance(document, Mapping):
         raise rules.BODY_NOT_OBJECT.error(kind=json_kind(document))
-    root = _Reader(document, "")
+    root = Reader(document, "")
     location = root.value("location")
     if location is None or (isinstance(location, str) and not location.strip()):
         raise rules.LOCATION_REQUIRED.error()
@@ -148,7 +148,12 @@ def parse_vm(document: Mapping[str, object], *, name: str) -> VmSpec:
     settings = conf.object("patchSettings")
     platform = settings.object("automaticByPlatformSettings")
     automatic_updates = conf.boolean("enableAutomaticUpdates") if windows_os else None
-    modes, other = (WINDOWS_PATCH_MODES, "Linux") if windows_os else (LINUX_PATCH_MODES, "Windows")
+    modes: Sequence[str] = WINDOWS_PATCH_MODES if windows_os else LINUX_PATCH_MODES
+    foreign: Sequence[str] = LINUX_PATCH_MODES if windows_os else WINDOWS_PATCH_MODES
+    other = "Linux" if windows_os else "Windows"
+    patch_mode = settings.enum(
+        "patchMode", modes, foreign=[m for m in foreign if m not in modes], foreign_label=f"{other} patch mode"
+    )
     default_mode = ("Manual" if automatic_updates is False else "AutomaticByOS") if windows_os else "ImageDefault"
     agent = conf.boolean("provisionVMAgent")
     return VmSpec(
@@ -164,7 +169,7 @@ def parse_vm(document: Mapping[str, object], *, name: str) -> VmSpec:
         provision_vm_agent=True if agent is None else agent,
         enable_automatic_updates=(True if automatic_updates is None else automatic_updates) if windows_os else None,
         time_zone=conf.string("timeZone") if windows_os else None,
-        patch_mode=settings.enum("patchMode", modes, other_os=other) or default_mode,
+        patch_mode=patch_mode or default_mode,
         assessment_mode=settings.enum("assessmentMode", ASSESSMENT_MODES) or "ImageDefault",
         enable_hotpatching=settings.boolean("enableHotpatching") if windows_os else None,
         reboot_setting=platform.enum("rebootSetting", REBOOT_SETTINGS),
@@ -176,17 +181,17 @@ def parse_vm(document: Mapping[str, object], *, name: str) -> VmSpec:
 def os_type_of(document: object) -> str:
     """The OS a document describes: ``osDisk.osType``, else the configuration present, else the image
     publisher (Windows publishers), else Linux. Never raises; invalid parts are skipped."""
-    props = _at(document, "properties")
-    disk_os = _at(props, "storageProfile", "osDisk", "osType")
+    props = at(document, "properties")
+    disk_os = at(props, "storageProfile", "osDisk", "osType")
     if isinstance(disk_os, str) and disk_os.lower() in {"linux", "windows"}:
         return "Windows" if disk_os.lower() == "windows" else "Linux"
-    linux = _at(props, "osProfile", "linuxConfiguration")
-    windows = _at(props, "osProfile", "windowsConfiguration")
+    linux = at(props, "osProfile", "linuxConfiguration")
+    windows = at(props, "osProfile", "windowsConfiguration")
     if isinstance(windows, Mapping) and not isinstance(linux, Mapping):
         return "Windows"
     if isinstance(linux, Mapping):
         return "Linux"
-    publisher = _at(props, "storageProfile", "imageReference", "publisher")
+    publisher = at(props, "storageProfile", "imageReference", "publisher")
     if isinstance(publisher, str) and publisher.lower() in WINDOWS_PUBLISHERS:
         return "Windows"
     return "Linux"
@@ -213,17 +218,17 @@ def normalize_document(document: Mapping[str, object], *, spec: VmSpec) -> dict[
     ``assessmentMode``, enums in canonical spelling. Everything else is untouched."""
     doc: dict[str, object] = copy.deepcopy(dict(document))
     doc["location"] = spec.location
-    props = _child(doc, "properties")
-    _child(_child(props, "storageProfile"), "osDisk")["osType"] = spec.os_type
-    conf = _child(_child(props, "osProfile"), spec.configuration_key)
+    props = child(doc, "properties")
+    child(child(props, "storageProfile"), "osDisk")["osType"] = spec.os_type
+    conf = child(child(props, "osProfile"), spec.configuration_key)
     conf["provisionVMAgent"] = spec.provision_vm_agent
     if spec.os_type == "Windows":
         conf["enableAutomaticUpdates"] = spec.enable_automatic_updates
-    settings = _child(conf, "patchSettings")
+    settings = child(conf, "patchSettings")
     settings["patchMode"] = spec.patch_mode
     settings["assessmentMode"] = spec.assessment_mode
     if spec.reboot_setting is not None:
-        _child(settings, "automaticByPlatformSettings")["rebootSetting"] = spec.reboot_setting
+        child(settings, "automaticByPlatformSettings")["rebootSetting"] = spec.reboot_setting
     return doc
 
 
@@ -245,90 +250,21 @@ def carry_create_only(new_document: Mapping[str, object], old_document: Mapping[
     as given: changing them is refused by ``check_vm``."""
     doc: dict[str, object] = copy.deepcopy(dict(new_document))
     for path in _CREATE_ONLY_PATHS:
-        _carry(doc, old_document, path)
-    if _at(doc, "properties", "osProfile", "linuxConfiguration") is None:
-        _carry(doc, old_document, ("properties", "osProfile", "windowsConfiguration", "enableAutomaticUpdates"))
+        carry(doc, old_document, path)
+    if at(doc, "properties", "osProfile", "linuxConfiguration") is None:
+        carry(doc, old_document, ("properties", "osProfile", "windowsConfiguration", "enableAutomaticUpdates"))
     return doc
 
 
 # ---------------------------------------------------------------- reading the document
 
 
-class _Reader:
-    """Typed access to one object of the document; ``given`` is False for an absent/null object."""
-
-    def __init__(self, data: Mapping[str, object] | None, path: str) -> None:
-        self.data: Mapping[str, object] = data if data is not None else {}
-        self.given = data is not None
-        self.path = path
-
-    def _path(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def value(self, key: str) -> object:
-        for other in self.data:
-            if isinstance(other, str) and other != key and other.lower() == key.lower():
-                raise rules.MISSPELLED_MEMBER.error(
-                    given=other, parent=self.path or "(body)", expected=key, path=_target(self._path(other))
-                )
-        return self.data.get(key)
-
-    def object(self, key: str) -> _Reader:
-        value = self.value(key)
-        if value is not None and not isinstance(value, Mapping):
-            raise _wrong_type(self._path(key), "an object", value)
-        return _Reader(value, self._path(key))
-
-    def string(self, key: str) -> str | None:
-        value = self.value(key)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise _wrong_type(self._path(key), "a string", value)
-        if not value.strip():
-            raise rules.EMPTY_VALUE.error(where=self._path(key), path=_target(self._path(key)))
-        return value
-
-    def boolean(self, key: str) -> bool | None:
-        value = self.value(key)
-        if value is not None and not isinstance(value, bool):
-            raise _wrong_type(self._path(key), "true or false", value)
-        return value
-
-    def enum(self, key: str, allowed: Sequence[str], *, other_os: str | None = None) -> str | None:
-        value = self.value(key)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise _wrong_type(self._path(key), f"one of the strings {', '.join(allowed)}", value)
-        for choice in allowed:
-            if value.lower() == choice.lower():
-                return choice
-        known = {mode.lower() for mode in (*LINUX_PATCH_MODES, *WINDOWS_PATCH_MODES)}
-        hint = f" '{value}' is a {other_os} patch mode." if other_os and value.lower() in known else ""
-        raise rules.ENUM_VALUE.error(
-            value=value, path=_target(self._path(key)), allowed=", ".join(allowed), hint=hint
-        )
-
-
-def _target(path: str) -> str:
-    """Azure's way of naming a property in errors: the profile level dropped."""
-    for prefix in _PROFILES:
-        if path.startswith(prefix):
-            return path[len(prefix):]
-    return path
-
-
-def _wrong_type(path: str, expected: str, value: object) -> Exception:
-    return rules.WRONG_TYPE.error(where=path, path=_target(path), expected=expected, actual=json_kind(value))
-
-
-def _check_tags(root: _Reader) -> None:
+def _check_tags(root: Reader) -> None:
     tags = root.value("tags")
     if tags is None:
         return
     if not isinstance(tags, Mapping):
-        raise _wrong_type("tags", "an object of tag names to string values", tags)
+        raise wrong_type("tags", "an object of tag names to string values", tags)
     if len(tags) > 50:
         raise rules.BAD_TAGS.error(problem=f"A resource has at most 50 tags; {len(tags)} were given.")
     for tag, value in tags.items():
@@ -347,12 +283,12 @@ def _check_tags(root: _Reader) -> None:
             raise rules.BAD_TAGS.error(problem=f"The value of tag '{tag[:40]}' is longer than 256 characters.")
 
 
-def _zones(root: _Reader) -> tuple[str, ...]:
+def _zones(root: Reader) -> tuple[str, ...]:
     zones = root.value("zones")
     if zones is None:
         return ()
     if not isinstance(zones, list) or not all(isinstance(zone, str) for zone in zones):
-        raise _wrong_type("zones", "an array of strings such as [\"1\"]", zones)
+        raise wrong_type("zones", "an array of strings such as [\"1\"]", zones)
     if len(zones) > 1:
         raise rules.TOO_MANY_ZONES.error(count=len(zones))
     for zone in zones:
@@ -361,7 +297,7 @@ def _zones(root: _Reader) -> tuple[str, ...]:
     return tuple(zones)
 
 
-def _image(ref: _Reader) -> tuple[ImageRef | None, str | None]:
+def _image(ref: Reader) -> tuple[ImageRef | None, str | None]:
     parts = {key: ref.string(key) for key in ("publisher", "offer", "sku", "version")}
     ids = [(key, ref.string(key)) for key in IMAGE_ID_FIELDS]
     given_id = next(((key, value) for key, value in ids if value is not None), None)
@@ -376,13 +312,13 @@ def _image(ref: _Reader) -> tuple[ImageRef | None, str | None]:
     return ImageRef(publisher, offer, sku, parts["version"]), None
 
 
-def _resource_id(props: _Reader, key: str, collection: str, kind: str) -> str | None:
+def _resource_id(props: Reader, key: str, collection: str, kind: str) -> str | None:
     sub = props.object(key)
     if not sub.given:
         return None
     value = sub.string("id")
     if value is None:
-        raise _wrong_type(f"properties.{key}.id", "a resource id string", None)
+        raise wrong_type(f"properties.{key}.id", "a resource id string", None)
     pattern = rf"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Compute/{collection}/[^/]+"
     if not re.fullmatch(pattern, value, re.IGNORECASE):
         raise rules.BAD_RESOURCE_ID.error(path=f"{key}.id", value=value, kind=kind, collection=collection)
@@ -399,38 +335,3 @@ def _check_computer_name(name: str, os_type: str) -> None:
 
 def _os_of_image(image: ImageRef | None) -> str | None:
     return "Windows" if image is not None and image.publisher.lower() in WINDOWS_PUBLISHERS else None
-
-
-# ---------------------------------------------------------------- plain dict helpers
-
-
-def _at(data: object, *path: str) -> object:
-    for key in path:
-        if not isinstance(data, Mapping):
-            return None
-        data = data.get(key)
-    return data
-
-
-def _child(parent: dict[str, object], key: str) -> dict[str, object]:
-    value = parent.get(key)
-    if isinstance(value, dict):
-        return value
-    fresh: dict[str, object] = {}
-    parent[key] = fresh
-    return fresh
-
-
-def _carry(doc: dict[str, object], old: Mapping[str, object], path: tuple[str, ...]) -> None:
-    value = _at(old, *path)
-    if value is None or _at(doc, *path) is not None:
-        return
-    node = doc
-    for key in path[:-1]:
-        child = node.get(key)
-        if child is None:
-            child = node[key] = {}
-        if not isinstance(child, dict):
-            return  # a wrongly typed body: parse_vm reports it
-        node = child
-    node[path[-1]] = copy.deepcopy(value)
