@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from guestpatch.catalogs import load_image_aliases
-from guestpatch.cli import vm
+from guestpatch.cli import vm, vm_bodies
 from guestpatch.core.vm import ImageRef, parse_vm
 from guestpatch.errors import InvalidInput
 
@@ -15,7 +15,7 @@ WINDOWS = ImageRef("MicrosoftWindowsServer", "WindowsServer", "2022-datacenter-g
 
 def test_linux_body_has_the_shape_azure_expects() -> None:
     """Every flag lands where Azure's API has it (reference §1: the SDK's PUT body)."""
-    body = vm.create_body(
+    body = vm_bodies.create_body(
         name="vm1", image=UBUNTU, location="eastus", zone="1", availability_set="/x/as1",
         patch_mode="AutomaticByPlatform", enable_agent=True, assessment_mode="AutomaticByPlatform",
         reboot_setting="IfRequired", size="Standard_B2s", tags={"env": "test"},
@@ -44,7 +44,7 @@ def test_linux_body_has_the_shape_azure_expects() -> None:
 
 def test_windows_image_gets_windows_configuration() -> None:
     """A Windows publisher's image: windowsConfiguration with enableAutomaticUpdates and timeZone."""
-    body = vm.create_body(
+    body = vm_bodies.create_body(
         name="win1", image=WINDOWS, location="eastus", enable_auto_update=False, time_zone="UTC", patch_mode="Manual"
     )
     profile = body["properties"]["osProfile"]
@@ -56,7 +56,7 @@ def test_windows_image_gets_windows_configuration() -> None:
 
 def test_minimal_body_sends_only_what_was_given() -> None:
     """No flags, no patch settings: Azure's defaults apply on the server."""
-    body = vm.create_body(name="vm1", image=UBUNTU, location="westeurope")
+    body = vm_bodies.create_body(name="vm1", image=UBUNTU, location="westeurope")
     assert set(body) == {"location", "properties"}
     assert body["properties"]["osProfile"] == {"computerName": "vm1", "linuxConfiguration": {}}
 
@@ -64,7 +64,7 @@ def test_minimal_body_sends_only_what_was_given() -> None:
 def test_every_alias_builds_a_body_the_server_parses_with_the_same_os() -> None:
     """For each packaged alias, the core's parse_vm accepts the body and sees Windows iff we wrote Windows."""
     for alias, image in load_image_aliases().items():
-        body = vm.create_body(name="vm1", image=image, location="westeurope")
+        body = vm_bodies.create_body(name="vm1", image=image, location="westeurope")
         spec = parse_vm(body, name="vm1")
         written = "Windows" if "windowsConfiguration" in body["properties"]["osProfile"] else "Linux"
         assert spec.os_type == written, alias
@@ -76,51 +76,53 @@ def test_windows_only_settings_are_refused_on_linux(flag: str) -> None:
     """enableAutomaticUpdates and timeZone belong to windowsConfiguration: refused for a Linux image."""
     value: object = True if flag == "enable_auto_update" else "UTC"
     with pytest.raises(InvalidInput, match="Windows images only") as caught:
-        vm.create_body(name="vm1", image=UBUNTU, location="westeurope", **{flag: value})  # type: ignore[arg-type]
+        vm_bodies.create_body(name="vm1", image=UBUNTU, location="westeurope", **{flag: value})  # type: ignore[arg-type]
     assert caught.value.target == "--" + flag.replace("_", "-")
 
 
 def test_image_urn_and_alias_resolve() -> None:
     """`--image` takes a URN as it is and an alias in any case."""
     aliases = load_image_aliases()
-    assert vm.resolve_image("a:b:c:1", aliases) == ImageRef("a", "b", "c", "1")
-    assert vm.resolve_image("ubuntu2204", aliases) == aliases["Ubuntu2204"]
+    assert vm_bodies.resolve_image("a:b:c:1", aliases) == ImageRef("a", "b", "c", "1")
+    assert vm_bodies.resolve_image("ubuntu2204", aliases) == aliases["Ubuntu2204"]
 
 
 def test_unknown_image_names_the_image_flag() -> None:
     """Neither alias nor URN: InvalidInput aimed at --image."""
     with pytest.raises(InvalidInput) as caught:
-        vm.resolve_image("Ubuntu9", load_image_aliases())
+        vm_bodies.resolve_image("Ubuntu9", load_image_aliases())
     assert caught.value.target == "--image"
 
 
 def test_availability_set_name_becomes_an_id_in_the_group() -> None:
     """A bare name is an availability set of the VM's subscription and resource group; an id stays."""
-    assert vm.availability_set_id("as1", subscription="sub", resource_group="rg") == (
+    assert vm_bodies.availability_set_id("as1", subscription="sub", resource_group="rg") == (
         "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Compute/availabilitySets/as1"
     )
-    assert vm.availability_set_id("/subscriptions/s/x", subscription="sub", resource_group="rg") == "/subscriptions/s/x"
+    given_id = "/subscriptions/s/x"
+    assert vm_bodies.availability_set_id(given_id, subscription="sub", resource_group="rg") == given_id
 
 
 def test_tags_parse_as_az_does() -> None:
     """`a=b c d=e=f` → a:b, c:'', d:'e=f'; an empty value means no tags."""
-    assert vm.parse_tags(["a=b", "c", "d=e=f"]) == {"a": "b", "c": "", "d": "e=f"}
-    assert vm.parse_tags([""]) == {}
+    assert vm_bodies.parse_tags(["a=b", "c", "d=e=f"]) == {"a": "b", "c": "", "d": "e=f"}
+    assert vm_bodies.parse_tags([""]) == {}
 
 
 def test_tag_without_key_is_refused() -> None:
     """`=v` has no key."""
     with pytest.raises(InvalidInput):
-        vm.parse_tags(["=v"])
+        vm_bodies.parse_tags(["=v"])
 
 
 def test_update_flags_follow_the_vms_own_os() -> None:
     """--patch-mode on a Windows VM edits windowsConfiguration; the PATCH carries only that."""
     current = {"properties": {"osProfile": {"windowsConfiguration": {"patchSettings": {"patchMode": "AutomaticByOS"}}}}}
-    edits = vm.setting_edits(current, patch_mode="AutomaticByPlatform", reboot_setting="Never")
-    assert vm.update_body(current, edits) == {"properties": {"osProfile": {"windowsConfiguration": {"patchSettings": {
-        "patchMode": "AutomaticByPlatform", "automaticByPlatformSettings": {"rebootSetting": "Never"},
-    }}}}}
+    edits = vm_bodies.setting_edits(current, patch_mode="AutomaticByPlatform", reboot_setting="Never")
+    settings = {"patchMode": "AutomaticByPlatform", "automaticByPlatformSettings": {"rebootSetting": "Never"}}
+    assert vm_bodies.update_body(current, edits) == {
+        "properties": {"osProfile": {"windowsConfiguration": {"patchSettings": settings}}}
+    }
 
 
 def test_resource_group_is_read_from_the_id() -> None:
