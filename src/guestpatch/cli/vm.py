@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from guestpatch.cli import generic
-from guestpatch.cli.client import vm_path
+from guestpatch.cli.client import body_json, vm_path
 from guestpatch.cli.common import Invocation, choice, choices, command, require_name
 from guestpatch.cli.lro import wait_for_result
 from guestpatch.cli.output import Column, dig, field
@@ -257,7 +257,7 @@ def update(
     client = invocation.client()
     path = vm_path(invocation.subscription, resource_group, name)
     current_response = client.request("GET", path)
-    current = current_response.json()
+    current = body_json(current_response)
     edits = setting_edits(
         current, patch_mode=patch_mode, assessment_mode=assessment_mode, reboot_setting=reboot_setting
     ) + edits
