@@ -76,19 +76,19 @@ class Nevra(NamedTuple):
 
 def validate_name(name: str) -> str:
     """Return ``name`` if it is a valid rpm package name; raise :class:`InvalidPackageName`."""
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
         raise InvalidPackageName("not a valid rpm package name: {!r}".format(name))
     return name
 
 
 def validate_evr(text: str) -> str:
-    if not isinstance(text, str) or not _EVR_RE.match(text):
+    if not isinstance(text, str) or not _EVR_RE.fullmatch(text):
         raise InvalidPackageName("not a valid rpm version: {!r}".format(text))
     return text
 
 
 def validate_arch(arch: str) -> str:
-    if not isinstance(arch, str) or not _ARCH_RE.match(arch):
+    if not isinstance(arch, str) or not _ARCH_RE.fullmatch(arch):
         raise InvalidPackageName("not a valid rpm architecture: {!r}".format(arch))
     return arch
 
