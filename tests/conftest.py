@@ -64,13 +64,51 @@ def postgres_url(postgres_server_url: str) -> Iterator[str]:
     admin_dsn = postgres_server_url.replace("postgresql+psycopg://", "postgresql://")
     name = f"gp_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}" STRATEGY FILE_COPY')
     base, _, _ = postgres_server_url.rpartition("/")
     try:
         yield f"{base}/{name}"
     finally:
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def _migrated_postgres(postgres_server_url: str) -> Iterator[str]:
+    """One migrated PostgreSQL database for the whole session (see ``postgres_clean_url``)."""
+    import psycopg
+
+    from guestpatch.store.db import Database
+
+    admin_dsn = postgres_server_url.replace("postgresql+psycopg://", "postgresql://")
+    name = f"gp_session_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" STRATEGY FILE_COPY')
+    base, _, _ = postgres_server_url.rpartition("/")
+    url = f"{base}/{name}"
+    db = Database(url)
+    db.migrate()
+    db.dispose()
+    try:
+        yield url
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_clean_url(_migrated_postgres: str) -> str:
+    """A migrated PostgreSQL database emptied for this test (faster than a new database per test)."""
+    from sqlalchemy import create_engine, text
+
+    from guestpatch.store.tables import metadata
+
+    engine = create_engine(_migrated_postgres)
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return _migrated_postgres
 
 
 pytest_plugins = ["tests.server_fixtures"]

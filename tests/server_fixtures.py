@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -30,11 +31,16 @@ class LiveServer:
     log: Path
     extra_env: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """What an httpx client needs to trust this server."""
+        return ssl.create_default_context(cafile=str(self.ca)) if self.ca else True
+
     def client(self, **kwargs: object) -> httpx.Client:
         return httpx.Client(
             base_url=self.url,
             headers={"Authorization": f"Bearer {self.token}"},
-            verify=str(self.ca) if self.ca else True,
+            verify=self.verify,
             timeout=30,
             **kwargs,  # type: ignore[arg-type]
         )
@@ -85,9 +91,8 @@ def launch(data_dir: Path, *args: str, env: dict[str, str] | None = None, timeou
         if process.poll() is not None:
             raise RuntimeError(f"guestpatch serve exited with {process.returncode}:\n{log.read_text()}")
         try:
-            if (ca is None or ca.exists()) and httpx.get(
-                f"{url}/healthz", verify=str(ca) if ca else True, timeout=2
-            ).status_code == 200:
+            verify = ssl.create_default_context(cafile=str(ca)) if ca and ca.exists() else True
+            if (ca is None or ca.exists()) and httpx.get(f"{url}/healthz", verify=verify, timeout=2).status_code == 200:
                 break
         except httpx.HTTPError:
             pass

@@ -78,9 +78,12 @@ def api_md(schema: dict[str, Any] | None = None) -> str:
 
 
 def main() -> None:
+    from guestpatch import catalogs
+
     (DOCS / "configuration.md").write_text(configuration_md())
     (DOCS / "api.md").write_text(api_md())
-    print("wrote docs/configuration.md and docs/api.md", file=sys.stderr)
+    catalogs.refresh_docs()
+    print("wrote docs/configuration.md, docs/api.md and the catalog tables", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -108,6 +108,7 @@ def serve(config: Config) -> None:
         access_log=config.log_level == "debug",
         proxy_headers=False,
         server_header=False,
+        timeout_graceful_shutdown=3,  # idle keep-alive and long-poll connections must not hold a shutdown
     )
     uvicorn.Server(uv).run()
 

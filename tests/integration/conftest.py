@@ -90,10 +90,14 @@ def make_api(url: str, *, clock: FakeClock | None = None, **settings: Any) -> It
     db.dispose()
 
 
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[Api]:
-    """The application on a fresh SQLite store, authenticated as admin, on a fake clock."""
-    yield from make_api(f"sqlite:///{tmp_path / 'api.db'}")
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
+    """The application on a fresh store (SQLite, then PostgreSQL), authenticated as admin, on a fake clock."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'api.db'}"
+    else:
+        url = request.getfixturevalue("postgres_clean_url")
+    yield from make_api(url)
 
 
 @pytest.fixture
