@@ -192,8 +192,9 @@ def covering(
 def merge_details(listed: Sequence[Advisory], details: Mapping[str, Advisory]) -> List[Advisory]:
     """Advisories as the package manager listed them, completed from the repository's own updateinfo.
 
-    The listing decides kind and packages; the updateinfo adds what listings omit (severity for tdnf,
-    the issued date and ``reboot_suggested`` for dnf 4 and yum).
+    The listing decides which advisories apply and their kind; the updateinfo adds what listings omit
+    (severity for tdnf, the issued date and ``reboot_suggested`` for dnf 4 and yum) and its package
+    list replaces the listed one (tdnf lists file names, which carry no epoch).
     """
     merged = []
     for advisory in listed:
@@ -207,7 +208,7 @@ def merge_details(listed: Sequence[Advisory], details: Mapping[str, Advisory]) -
                 severity=advisory.severity or extra.severity,
                 issued=advisory.issued or extra.issued,
                 reboot_suggested=advisory.reboot_suggested or extra.reboot_suggested,
-                packages=advisory.packages or extra.packages,
+                packages=extra.packages or advisory.packages,
             )
         )
     return merged

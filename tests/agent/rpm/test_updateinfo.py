@@ -118,11 +118,22 @@ def test_an_advisory_for_another_architecture_does_not_cover() -> None:
 def test_merge_details_fills_what_the_listing_lacks_without_overriding_it() -> None:
     """tdnf lists no severity, dnf 4 no issued date or reboot hint: the cached updateinfo adds them."""
     issued = datetime(2026, 1, 10, tzinfo=UTC)
-    listed = [Advisory("A-1", "security", None, ()), Advisory("A-2", "bugfix", None, ())]
-    details = {"A-1": Advisory("A-1", "security", "Critical", (), issued, True)}
+    listed = [Advisory("A-1", "security", None, ()), Advisory("A-2", "bugfix", "Low", ())]
+    details = {
+        "A-1": Advisory("A-1", "security", "Critical", (), issued, True),
+        "A-2": Advisory("A-2", "bugfix", "Moderate", ()),
+    }
     merged = merge_details(listed, details)
     assert (merged[0].severity, merged[0].issued, merged[0].reboot_suggested) == ("Critical", issued, True)
-    assert merged[1] == listed[1]
+    assert merged[1].severity == "Low"
+
+
+def test_merge_details_prefers_the_updateinfo_package_list_which_has_epochs() -> None:
+    """tdnf lists file names (agt-epoch-1.0-1.noarch.rpm: no epoch); the updateinfo says 1:1.0-1."""
+    listed = [Advisory("A-5", "security", None, (AdvisoryPackage("agt-epoch", "noarch", Evr(0, "1.0", "1")),))]
+    exact = (AdvisoryPackage("agt-epoch", "noarch", Evr(1, "1.0", "1")),)
+    merged = merge_details(listed, {"A-5": Advisory("A-5", "security", "Low", exact)})
+    assert merged[0].packages == exact
 
 
 # ---------------------------------------------------------------- updateinfo.xml
