@@ -38,3 +38,4 @@ clean:
 docs:
 	@scripts/bootstrap.sh run
 	$(PY) -m guestpatch.docgen
+	$(PY) -m guestpatch.cli.docs

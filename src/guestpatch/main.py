@@ -26,10 +26,10 @@ def _root() -> None:
 def build() -> typer.Typer:
     """The whole command tree (also used by the docs test that checks every command is documented)."""
     if not any(c.name == "serve" for c in app.registered_commands):
-        from guestpatch import server
+        from guestpatch import serve_command
         from guestpatch.cli import app as cli
 
-        server.register(app)
+        serve_command.register(app)
         cli.register(app)
     return app
 

@@ -1,26 +1,21 @@
-"""``guestpatch serve``: start the control plane.
+"""Start the control plane: data dir, store and migrations, admin token, TLS, the HTTPS server.
 
-The command's flags are generated from :class:`guestpatch.config.Config`, so each setting is declared
-once (name, default, help, environment variable).
+The ``guestpatch serve`` command itself (flags generated from the Config declarations) is in
+:mod:`guestpatch.serve_command`, which imports this module only when the command runs.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
-
-import typer
 
 from guestpatch.api.app import create_app
 from guestpatch.api.state import AppState
 from guestpatch.clock import Clock, SystemClock
-from guestpatch.config import Config, env_name, flag_name, load_config, settings
-from guestpatch.errors import GuestpatchError
+from guestpatch.config import Config
 from guestpatch.services.catalogs import Catalogs
 from guestpatch.store import tokens as token_store
 from guestpatch.store.db import Database
@@ -117,49 +112,3 @@ def _redact(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
-
-
-_TYPES: dict[str, Any] = {
-    "int": int | None,
-    "bool": bool | None,
-    "str": str | None,
-    "str | None": str | None,
-    "Path | None": Path | None,
-}
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``serve`` to ``app``, with one option per declared setting (flags are generated, not written)."""
-    params = []
-    for f in settings():
-        params.append(
-            inspect.Parameter(
-                f.name,
-                inspect.Parameter.KEYWORD_ONLY,
-                annotation=_TYPES[str(f.type)],
-                default=typer.Option(
-                    None,
-                    flag_name(f.name),
-                    help=f"{f.metadata['help']} [env {env_name(f.name)}; default: {_show_default(f)}]",
-                    show_default=False,
-                ),
-            )
-        )
-
-    def serve_cmd(**flags: Any) -> None:
-        try:
-            config = load_config(flags, os.environ)
-            serve(config)
-        except GuestpatchError as exc:
-            typer.echo(f"error: {exc.message}", err=True)
-            raise typer.Exit(2) from exc
-
-    serve_cmd.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    serve_cmd.__doc__ = "Start the control plane: the HTTPS API on the store (SQLite by default)."
-    app.command("serve")(serve_cmd)
-
-
-def _show_default(f: dataclasses.Field[Any]) -> str:
-    if f.default is None:
-        return "see text"
-    return str(f.default).lower() if isinstance(f.default, bool) else str(f.default)
