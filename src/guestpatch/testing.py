@@ -129,8 +129,8 @@ class InMemoryRolloutRepository:
     def consumed(self, report_ids: Sequence[str]) -> set[str]:
         return {r for r in report_ids if r in self._consumed}
 
-    def attempts(self, rollout_id: str) -> list[AttemptRecord]:
-        return list(self._attempts.get(rollout_id, []))
+    def attempts(self, rollout_id: str, offset: int = 0) -> list[AttemptRecord]:
+        return self._attempts.get(rollout_id, [])[offset:]
 
 
 class InMemoryAgentGateway:

@@ -92,16 +92,29 @@ def dispatch_region(state: RolloutState, r: int, t: float, now: datetime) -> Non
     p = state.region_phase[r]
     if p < 0 or p > rec.phase or (p == rec.phase and rec.phase_status == P.PENDING):
         return
-    ready = state.ready[r]
-    keep = []
-    while ready:
-        w, i = heapq.heappop(ready)
-        if state.status[i] != WAITING or not state.pooled[i] or state.due[i] >= 0 or state.key[i]:
-            continue
-        if _try_start(state, i, t) == BLOCKED_:
-            keep.append((w, i))
-    for item in keep:
-        heapq.heappush(ready, item)
+    occupancy, rules, fleet = state.occupancy, state.rules, state.fleet
+    pair = fleet.pair_of[r]
+    if rules.pairs_exclusive and pair >= 0 and occupancy.region[pair]:
+        progress.advance(state, r, now)
+        return
+    buckets = state.ready[r]
+    pair_turn = pair >= 0 and state.region_phase[pair] == rec.phase != p and rec.phase_status == P.ACTIVE
+    if buckets and not pair_turn:  # catch-ups yield to a pair region whose phase is running
+        active = [z for z, n in occupancy.region_zone[r].items() if n] if rules.zones_exclusive else []
+        zones = sorted(buckets) if not active else [z for z in (-1, active[0]) if z in buckets]
+        for z in zones:
+            bucket = buckets[z]
+            keep = []
+            while bucket:
+                w, i = heapq.heappop(bucket)
+                if state.status[i] != WAITING or not state.pooled[i] or state.due[i] >= 0 or state.key[i]:
+                    continue
+                if _try_start(state, i, t) == BLOCKED_:
+                    keep.append((w, i))
+            if keep:
+                buckets[z] = keep  # popped in order: already a heap
+            else:
+                del buckets[z]
     w = state.current_wave[r]
     st = state.stats.get((r, w))
     if st is not None and state.queue[r]:
@@ -194,7 +207,7 @@ def _requeue(state: RolloutState, i: int, *, pooled: bool = False) -> None:
     r, w = state.fleet.region[i], state.wave_of[i]
     if pooled or state.pooled[i] or w != state.current_wave[r]:
         state.pooled[i] = 1
-        heapq.heappush(state.ready[r], (w, i))
+        state.push_ready(i)
     else:
         st = state.stats[(r, w)]
         st[PARKED] -= 1

@@ -90,7 +90,7 @@ def _open_phase(state: RolloutState, p: int, now: datetime) -> None:
 
     rec = state.record
     rec.phase, rec.phase_status, rec.phase_due = p, P.PENDING, None
-    phase_transition(state, "open")
+    phase_transition(state, "open", now)
     for name in rec.phases[p]:
         _open_wave(state, state.fleet.region_index[name], 0)
 
@@ -168,11 +168,11 @@ def check_phase(state: RolloutState, now: datetime) -> None:
                  f"{state.policy.success_threshold:.0%}", cause=f"phase:{p}")
             return
         if rec.phase_status == P.ACTIVE and verdict is gates.Verdict.PROCEED:
-            phase_transition(state, "gate_passed")
+            phase_transition(state, "gate_passed", now)
             bake = state.policy.bake_time if state.rules.phase_gates else timedelta(0)
             rec.phase_due = now + bake
         if rec.phase_status == P.BAKING and rec.phase_due is not None and now >= rec.phase_due:
-            phase_transition(state, "baked")
+            phase_transition(state, "baked", now)
             if p + 1 < len(rec.phases):
                 _open_phase(state, p + 1, now)
     if rec.phase == len(rec.phases) - 1 and rec.phase_status == P.PASSED and state.open_count == 0:

@@ -8,7 +8,8 @@ adapter can keep them as JSON where columns are not worth it. Times are timezone
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import copy
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -202,10 +203,24 @@ class RolloutRecord:
     regions: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
+        """A JSON-ready copy that shares no mutable container with this record."""
+        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
         for name in ("created", "deadline", "phase_due"):
             out[name] = _iso(getattr(self, name))
         out["status"], out["phase_status"] = str(self.status), str(self.phase_status)
+        out["policy"] = copy.deepcopy(self.policy)
+        out["rules"] = dict(self.rules)
+        out["phases"] = [list(p) for p in self.phases]
+        out["wave_count"] = dict(self.wave_count)
+        out["region_wave"] = dict(self.region_wave)
+        out["frozen"] = {k: dict(v) for k, v in self.frozen.items()}
+        out["freeze_votes"] = {k: {n: dict(c) for n, c in v.items()} for k, v in self.freeze_votes.items()}
+        out["freeze_waiting"] = list(self.freeze_waiting)
+        out["freeze_lazy"] = dict(self.freeze_lazy)
+        out["overrides"] = list(self.overrides)
+        out["halt"] = copy.deepcopy(self.halt)
+        out["history"] = [copy.deepcopy(h) for h in self.history]
+        out["regions"] = [dict(r) for r in self.regions]
         return out
 
     @classmethod

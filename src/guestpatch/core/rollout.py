@@ -134,12 +134,14 @@ def rollout_transition(state: RolloutState, event: str, now: datetime, **details
     state.record_dirty = True
 
 
-def phase_transition(state: RolloutState, event: str) -> None:
+def phase_transition(state: RolloutState, event: str, now: datetime) -> None:
     record = state.record
     new = PHASE_TRANSITIONS.get((record.phase_status, event))
     if new is None:
         raise Conflict(f"phase {record.phase} is {record.phase_status}; it cannot take '{event}'",
                        code="InvalidPhaseState")
+    record.history.append({"at": now.isoformat(), "event": f"phase_{event}", "phase": record.phase,
+                           "to": str(new)})
     record.phase_status = new
     state.record_dirty = True
 

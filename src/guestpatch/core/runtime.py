@@ -62,6 +62,7 @@ class RolloutState:
         for m in machines:
             builder.add_machine(m.machine)
         self.fleet: Fleet = builder.build()
+        self.views = [m.machine for m in machines]
         fleet = self.fleet
         n = len(fleet)
         self.n = n
@@ -127,7 +128,7 @@ class RolloutState:
         self.members: dict[tuple[int, int], list[int]] = {}
         self.stats: dict[tuple[int, int], list[int]] = {}
         self.queue: list[list[int]] = [[] for _ in fleet.regions]
-        self.ready: list[list[tuple[int, int]]] = [[] for _ in fleet.regions]
+        self.ready: list[dict[int, list[tuple[int, int]]]] = [{} for _ in fleet.regions]
         self.timers: list[tuple[float, int]] = []
         current = {fleet.region_index[name]: w for name, w in record.region_wave.items()}
         self.current_wave = [current.get(r, -1) for r in range(len(fleet.regions))]
@@ -152,7 +153,7 @@ class RolloutState:
                 heapq.heappush(self.timers, (self.due[i], i))
             if s == WAITING and self.due[i] < 0 and self.key[i] is None:
                 if self.pooled[i]:
-                    heapq.heappush(self.ready[r], (w, i))
+                    self.push_ready(i)
                 elif w == self.current_wave[r]:
                     self.queue[r].append(i)
             if s == WAITING and not self.pooled[i] and w == self.current_wave[r]:
@@ -160,6 +161,12 @@ class RolloutState:
                     st[PARKED] += 1
                 elif self.key[i] is None:
                     st[QUEUED] += 1
+
+    def push_ready(self, i: int) -> None:
+        """Add a catch-up or retry to its region's pool (bucketed by zone; -1: not zonal)."""
+        fleet = self.fleet
+        bucket = self.ready[fleet.region[i]].setdefault(fleet.zone[i], [])
+        heapq.heappush(bucket, (self.wave_of[i], i))
 
     def _count_failure(self, i: int, d: int) -> None:
         self.failed_total += d
@@ -189,6 +196,7 @@ class RolloutState:
         if old_code in FLIGHT and code not in FLIGHT:
             st[INFLIGHT] -= 1
             self.occupancy.finish(i)
+            self._unblocked(i)
         elif code in FLIGHT and old_code not in FLIGHT:
             st[INFLIGHT] += 1
             self.occupancy.start(i)
@@ -200,6 +208,15 @@ class RolloutState:
         self.since[i] = now
         self.dirty.add(i)
         self.dirty_regions.add(self.fleet.region[i])
+
+    def _unblocked(self, i: int) -> None:
+        """A machine left flight: the regions whose starts it may have blocked need another look."""
+        fleet = self.fleet
+        pair = fleet.pair_of[fleet.region[i]]
+        if pair >= 0:
+            self.dirty_regions.add(pair)
+        if self.rules.max_concurrency is not None:
+            self.dirty_regions.update(range(len(fleet.regions)))
 
     def set_due(self, i: int, due: float) -> None:
         self.due[i] = due
@@ -214,10 +231,10 @@ class RolloutState:
             self._count_failure(i, 1)
 
     def machine_records(self, rows: list[int] | set[int] | range) -> list[MachineRecord]:
-        fleet = self.fleet
+        views = self.views
         return [
             MachineRecord(
-                machine=fleet.machine(i), phase=self.phase_of[i], wave=self.wave_of[i],
+                machine=views[i], phase=self.phase_of[i], wave=self.wave_of[i],
                 status=STATUSES[self.status[i]], attempts=self.attempts[i], since=dt(self.since[i]),
                 due=dt(self.due[i]), reason=self.reason.get(i), not_offered=self.not_offered.get(i, ()),
                 pooled=bool(self.pooled[i]), failures=self.failures[i], seq=self.seq[i], key=self.key[i],

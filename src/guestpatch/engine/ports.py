@@ -68,8 +68,8 @@ class RolloutRepository(Protocol):
         """Which of these report ids were already applied by a committed unit."""
         ...
 
-    def attempts(self, rollout_id: str) -> list[AttemptRecord]:
-        """Finished installation attempts of a rollout, in commit order."""
+    def attempts(self, rollout_id: str, offset: int = 0) -> list[AttemptRecord]:
+        """Finished installation attempts of a rollout in commit order, from position ``offset`` on."""
         ...
 
 

@@ -24,8 +24,8 @@ class LiveMonitor:
         fleet = state.fleet
         self.flying: set[int] = set()
         self.region = [0] * len(fleet.regions)
-        self.zone: dict[tuple[int, int], int] = {}
-        self.sets: dict[tuple[int, int], int] = {}
+        self.zone: dict[int, dict[int, int]] = {}
+        self.sets: dict[int, dict[int, int]] = {}
         self.tenant: dict[tuple[int, int], int] = {}
         counts: dict[tuple[int, int], int] = {}
         for i in range(state.n):
@@ -33,7 +33,7 @@ class LiveMonitor:
             counts[key] = counts.get(key, 0) + 1
         share = float(state.policy.tenant_share)
         self.cap = {k: tenant_cap(share, n) for k, n in counts.items()}
-        self._seen = 0
+        self.seen = 0
         for names in state.record.phases:
             idx = [fleet.region_index[n] for n in names]
             self.counts["pairPhases"] += sum(1 for r in idx if fleet.pair_of[r] in idx and r < fleet.pair_of[r])
@@ -47,9 +47,9 @@ class LiveMonitor:
             if not self.agents.powered_on(i, t):
                 continue
             r, z, a = fleet.region[i], fleet.zone[i], fleet.avset[i]
-            if z >= 0 and any(n for (rr, zz), n in self.zone.items() if rr == r and zz != z):
+            if z >= 0 and any(n for zz, n in self.zone.get(r, {}).items() if zz != z):
                 self.counts["zones"] += 1
-            if a >= 0 and any(n for (aa, u), n in self.sets.items() if aa == a and u != fleet.ud[i]):
+            if a >= 0 and any(n for u, n in self.sets.get(a, {}).items() if u != fleet.ud[i]):
                 self.counts["updateDomains"] += 1
             p = fleet.pair_of[r]
             if p >= 0 and self.region[p]:
@@ -59,18 +59,18 @@ class LiveMonitor:
                 self.counts["tenantShare"] += 1
             if state.calendars[state.window_class[i]].open_at(t) is None:
                 self.counts["window"] += 1
-            if any(h["event"] == "halt" and h["at"] < now.isoformat() for h in state.record.history) and \
-                    state.record.status is not RolloutStatus.RUNNING:
+            if state.record.status is not RolloutStatus.RUNNING:
                 self.counts["afterHalt"] += 1
             self._add(i, 1)
 
     def finished(self, attempts: list[AttemptRecord]) -> None:
+        """Take the attempts finished since the last call (the repository's new ones)."""
         fleet = self.state.fleet
-        for a in attempts[self._seen:]:
+        for a in attempts:
             i = fleet.index_of(a.machine)
             if i in self.flying:
                 self._add(i, -1)
-        self._seen = len(attempts)
+        self.seen += len(attempts)
 
     def _add(self, i: int, d: int) -> None:
         fleet = self.state.fleet
@@ -81,10 +81,10 @@ class LiveMonitor:
         r = fleet.region[i]
         self.region[r] += d
         if fleet.zone[i] >= 0:
-            k = (r, fleet.zone[i])
-            self.zone[k] = self.zone.get(k, 0) + d
+            zones = self.zone.setdefault(r, {})
+            zones[fleet.zone[i]] = zones.get(fleet.zone[i], 0) + d
         if fleet.avset[i] >= 0:
-            k2 = (fleet.avset[i], fleet.ud[i])
-            self.sets[k2] = self.sets.get(k2, 0) + d
+            uds = self.sets.setdefault(fleet.avset[i], {})
+            uds[fleet.ud[i]] = uds.get(fleet.ud[i], 0) + d
         k3 = (fleet.tenant[i], r)
         self.tenant[k3] = self.tenant.get(k3, 0) + d

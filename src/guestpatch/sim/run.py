@@ -78,7 +78,7 @@ def simulate(
         agents.deliver(now, gateway)
         result = engine.tick(now)
         ticks += 1
-        monitor.finished(repository.attempts(rollout_id))
+        monitor.finished(repository.attempts(rollout_id, offset=monitor.seen))
         commands = gateway.take_commands()
         monitor.started(commands, now)
         agents.accept(commands, now)
