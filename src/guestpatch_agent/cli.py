@@ -19,27 +19,28 @@ import shlex
 import sys
 import uuid
 from dataclasses import dataclass, fields
-from typing import Any, Dict, List, NoReturn, Optional, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Dict, List, NoReturn, Optional, Sequence, TextIO
 
 from guestpatch_agent import __version__
-from guestpatch_agent import state as steps
 from guestpatch_agent.assessment import assess
-from guestpatch_agent.autoupdate import MODES, AutoUpdateControl
 from guestpatch_agent.budget import parse_duration
 from guestpatch_agent.clock import Clock, SystemClock, format_time, parse_time
 from guestpatch_agent.errors import AgentError, InvalidPackageName, UsageError
-from guestpatch_agent.installation import InstallOperation
 from guestpatch_agent.model import Distro, OperationStatus, RebootSetting, Selection
 from guestpatch_agent.osrelease import read_distro
 from guestpatch_agent.pkgmgr.base import Backend, Root
 from guestpatch_agent.pkgmgr.detect import detect_backend
-from guestpatch_agent.reboot import CommandRebooter, Rebooter, read_boot_id, system_rebooter
 from guestpatch_agent.runner import Runner
 from guestpatch_agent.selection import parse_classifications, parse_mask
 from guestpatch_agent.settings import HELP, AgentSettings
-from guestpatch_agent.state import InstallRequest, InstallState, StateStore
+
+if TYPE_CHECKING:  # the install/resume/configure modules are imported by their commands only
+    from guestpatch_agent.installation import InstallOperation
+    from guestpatch_agent.reboot import Rebooter
+    from guestpatch_agent.state import InstallState, StateStore
 
 PROG = "guestpatch-agent"
+MODES = ("AutomaticByPlatform", "ImageDefault")  # autoupdate.MODES, checked by a test
 STATE_DIR = "var/lib/guestpatch-agent"
 
 
@@ -170,9 +171,14 @@ class Runtime:
     root: Root
     distro: Distro
     backend: Backend
-    store: StateStore
     state_dir: str
     clock: Clock
+
+    @property
+    def store(self) -> "StateStore":
+        from guestpatch_agent.state import StateStore
+
+        return StateStore(self.state_dir)
 
 
 def _runtime(args: argparse.Namespace, *, with_backend: bool = True) -> Runtime:
@@ -183,20 +189,25 @@ def _runtime(args: argparse.Namespace, *, with_backend: bool = True) -> Runtime:
     state_dir = args.state_dir or root.join(STATE_DIR)
     distro = read_distro(root) if with_backend else Distro("", "")
     backend: Any = detect_backend(runner, root, distro) if with_backend else None
-    return Runtime(runner, root, distro, backend, StateStore(state_dir), state_dir, SystemClock())
+    return Runtime(runner, root, distro, backend, state_dir, SystemClock())
 
 
 def _settings(args: argparse.Namespace) -> AgentSettings:
     return AgentSettings(**{f.name: getattr(args, f.name) for f in fields(AgentSettings)})
 
 
-def _rebooter(args: argparse.Namespace, rt: Runtime) -> Optional[Rebooter]:
+def _rebooter(args: argparse.Namespace, rt: Runtime) -> Optional["Rebooter"]:
+    from guestpatch_agent.reboot import CommandRebooter, system_rebooter
+
     if args.reboot_command:
         return CommandRebooter(rt.runner, [args.reboot_command])
     return system_rebooter(rt.runner) if rt.root.is_host else None
 
 
-def _operation(args: argparse.Namespace, rt: Runtime, *, refresh: bool) -> InstallOperation:
+def _operation(args: argparse.Namespace, rt: Runtime, *, refresh: bool) -> "InstallOperation":
+    from guestpatch_agent.installation import InstallOperation
+    from guestpatch_agent.reboot import read_boot_id
+
     return InstallOperation(
         backend=rt.backend,
         distro=rt.distro,
@@ -223,6 +234,9 @@ def cmd_assess(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_install(args: argparse.Namespace, out: TextIO) -> int:
+    from guestpatch_agent import state as steps
+    from guestpatch_agent.state import InstallRequest, InstallState
+
     classifications = parse_classifications([args.classifications])
     include = tuple(parse_mask(m).text for m in args.include)
     exclude = tuple(parse_mask(m).text for m in args.exclude)
@@ -261,7 +275,7 @@ def cmd_resume(args: argparse.Namespace, out: TextIO) -> int:
     return _finish_install(operation.run(state, resumed=True), rt, out)
 
 
-def _finish_install(state: InstallState, rt: Runtime, out: TextIO) -> int:
+def _finish_install(state: "InstallState", rt: Runtime, out: TextIO) -> int:
     assert state.result is not None
     code = _emit(state.result, out)
     state.reported = True
@@ -271,6 +285,8 @@ def _finish_install(state: InstallState, rt: Runtime, out: TextIO) -> int:
 
 
 def cmd_configure(args: argparse.Namespace, out: TextIO) -> int:
+    from guestpatch_agent.autoupdate import AutoUpdateControl
+
     rt = _runtime(args, with_backend=False)
     started = rt.clock.now()
     result: Dict[str, Any] = {

@@ -64,3 +64,10 @@ def test_the_module_runs_as_a_program(tmp_path: Path) -> None:
                            "--reboot-setting", "Never", "--classifications", "Security")
     assert result.returncode == 1
     assert "no os-release under" in result.stderr
+
+
+def test_the_cli_offers_exactly_the_patch_modes_autoupdate_knows() -> None:
+    """The CLI keeps its own copy of the modes (to import autoupdate lazily); it must not drift."""
+    from guestpatch_agent.autoupdate import MODES
+
+    assert cli.MODES == MODES

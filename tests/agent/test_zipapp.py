@@ -45,12 +45,14 @@ def zipapp_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_zipapp_holds_the_package_and_the_unit_only(zipapp_file: Path) -> None:
-    """Sources, the systemd unit and the entry point; no caches, no tests."""
+    """Sources with their bytecode, the systemd unit and the entry point; no caches, no tests."""
     names = zipfile.ZipFile(zipapp_file).namelist()
     assert "__main__.py" in names
     assert "guestpatch_agent/cli.py" in names
     assert "guestpatch_agent/packaging/guestpatch-agent.service" in names
-    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or "tests" in n]
+    assert not [n for n in names if "__pycache__" in n or "tests" in n]
+    sources = {n for n in names if n.endswith(".py") and n != "__main__.py"}
+    assert {n for n in names if n.endswith(".pyc")} == {n + "c" for n in sources}  # bytecode beside sources
     assert zipapp_file.read_bytes().startswith(b"#!/usr/bin/env python3\n")
 
 
