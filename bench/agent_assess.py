@@ -200,7 +200,15 @@ def main(argv: list[str]) -> int:
     print("| root | commands | agent median / fastest | raw median / fastest | ratio median / fastest | peak RSS |")
     print("|---|---|---|---|---|---|")
     for f in figures:
-        print(f"| {f.root} | {len(f.commands)} | {f.agent_seconds:.3f} / {f.agent_fastest:.3f} s | {f.raw_seconds:.3f} / {f.raw_fastest:.3f} s | {f.ratio:.2f}x / {f.ratio_fastest:.2f}x | {f.peak_rss_mb:.1f} MB |")
+        cells = [
+            f.root,
+            str(len(f.commands)),
+            f"{f.agent_seconds:.3f} / {f.agent_fastest:.3f} s",
+            f"{f.raw_seconds:.3f} / {f.raw_fastest:.3f} s",
+            f"{f.ratio:.2f}x / {f.ratio_fastest:.2f}x",
+            f"{f.peak_rss_mb:.1f} MB",
+        ]
+        print("| " + " | ".join(cells) + " |")
     print(json.dumps([{**f.__dict__, "ratio": round(f.ratio, 3), "ratio_fastest": round(f.ratio_fastest, 3)}
                       for f in figures]))
     return 0
