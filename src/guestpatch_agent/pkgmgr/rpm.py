@@ -11,6 +11,7 @@ zypper, which link librpm, cannot be given another one anyway. Debian's rpm keep
 
 import os
 import re
+import shutil
 import time
 from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
@@ -302,21 +303,47 @@ _DB_DAMAGE = (
 
 
 def repair_database(runner: Runner, root: Root, *, timeout: float) -> Optional[str]:
-    """Rebuild the rpm database when rpm reports it damaged; say what was done (None: it was sound)."""
+    """Rebuild the rpm database when rpm reports it damaged; say what was done (None: it was sound).
+
+    ``rpm --rebuilddb`` rebuilds from what it can read; on a malformed database that can be nothing
+    at all. So the database is copied first, and the rebuild is kept only if rpm then reads at least
+    as many packages as before (and some): otherwise the copy is put back and the error says so.
+    """
     deadline = Deadline(timeout, "rpm repair")
-    probe = runner.run(rpm_argv(root, "-qa", "--qf", "%{NAME}\\n"), timeout=deadline.left(), ok_codes=range(256))
-    damaged = probe.returncode != 0 or any(marker in probe.stderr for marker in _DB_DAMAGE)
-    if not damaged:
+    before, damage = _probe(runner, root, deadline)
+    if damage is None:
         return None
-    runner.run(rpm_argv(root, "--rebuilddb"), timeout=deadline.left())
-    again = runner.run(rpm_argv(root, "-qa", "--qf", "%{NAME}\\n"), timeout=deadline.left(), ok_codes=range(256))
-    if again.returncode != 0 or any(marker in again.stderr for marker in _DB_DAMAGE):
+    dbpath = runner.run(rpm_argv(root, "--eval", "%_dbpath"), timeout=deadline.left()).stdout.strip()
+    database = root.resolve(dbpath) if not root.is_host else dbpath
+    backup = database.rstrip("/") + ".guestpatch-backup"
+    shutil.rmtree(backup, ignore_errors=True)
+    shutil.copytree(database, backup, symlinks=True)
+    runner.run(rpm_argv(root, "--rebuilddb"), timeout=deadline.left(), ok_codes=range(256))
+    after, still = _probe(runner, root, deadline)
+    if still is not None or after < max(before, 1):
+        shutil.rmtree(database, ignore_errors=True)
+        shutil.copytree(backup, database, symlinks=True)
         raise PackageManagerError(
-            "the rpm database is damaged and rpm --rebuilddb did not repair it: "
-            + (again.stderr.strip().splitlines() or ["(no message)"])[-1]
+            "the rpm database is damaged ({}) and rpm --rebuilddb could not repair it ({} packages readable "
+            "before, {} after); the original was put back, an administrator must repair it".format(
+                damage, before, after
+            )
         )
-    first = (probe.stderr.strip().splitlines() or ["rpm -qa exited with {}".format(probe.returncode)])[0]
-    return "rebuilt the rpm database (rpm --rebuilddb) after: {}".format(first[:200])
+    return "rebuilt the rpm database (rpm --rebuilddb) after: {}; {} packages; the damaged copy is in {}".format(
+        damage, after, backup
+    )
+
+
+def _probe(runner: Runner, root: Root, deadline: Deadline) -> Tuple[int, Optional[str]]:
+    """How many packages rpm can read, and the first damage message (None: no damage)."""
+    probe = runner.run(rpm_argv(root, "-qa", "--qf", "%{NAME}\\n"), timeout=deadline.left(), ok_codes=range(256))
+    count = sum(1 for line in probe.stdout.splitlines() if line.strip())
+    for line in probe.stderr.splitlines():
+        if any(marker in line for marker in _DB_DAMAGE):
+            return count, line.strip()[:200]
+    if probe.returncode != 0:
+        return count, "rpm -qa exited with {}".format(probe.returncode)
+    return count, None
 
 
 def boot_time() -> float:

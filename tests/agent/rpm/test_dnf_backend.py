@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from guestpatch_agent.errors import CommandError, LockTimeout, RepositoryUnreachable
+from guestpatch_agent.errors import CommandError, LockTimeout, PackageManagerError, RepositoryUnreachable
 from guestpatch_agent.model import Update
 from guestpatch_agent.pkgmgr import rpm
 from guestpatch_agent.pkgmgr.base import Root
@@ -121,3 +122,16 @@ def test_releasever_is_the_major_version_for_el_and_the_whole_version_for_fedora
     (tmp_path / "etc/dnf/vars").mkdir(parents=True)
     (tmp_path / "etc/dnf/vars/releasever").write_text("9.3\n")
     assert releasever(root, RHEL) is None
+
+
+def test_repair_never_trades_a_damaged_database_for_an_empty_one(dnf_backend: DnfBackend, dnf_root: Path) -> None:
+    """A malformed rpmdb: rpm --rebuilddb would rebuild it empty, so the backend puts the original back
+    (byte for byte) and raises PackageManagerError instead of "repairing"."""
+    database = dnf_root / "var/lib/rpm/rpmdb.sqlite"
+    with database.open("r+b") as f:
+        f.seek(4096)
+        f.write(bytes(range(256)) * 8)
+    damaged = hashlib.sha256(database.read_bytes()).hexdigest()
+    with pytest.raises(PackageManagerError, match="put back"):
+        dnf_backend.repair(timeout=60)
+    assert hashlib.sha256(database.read_bytes()).hexdigest() == damaged
