@@ -71,3 +71,20 @@ def test_the_cli_offers_exactly_the_patch_modes_autoupdate_knows() -> None:
     from guestpatch_agent.autoupdate import MODES
 
     assert cli.MODES == MODES
+
+
+def test_every_command_and_flag_is_documented() -> None:
+    """docs/agent.md names every command and every flag the CLI accepts (docs that drift fail)."""
+    import argparse
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "agent.md").read_text()
+    parser = cli.build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    missing = []
+    for name, sub in subparsers.choices.items():
+        if "guestpatch-agent " + name not in docs:
+            missing.append(name)
+        for action in sub._actions:
+            flags = [f for f in action.option_strings if f.startswith("--") and f != "--help"]
+            missing.extend(f for f in flags if f not in docs)
+    assert sorted(set(missing)) == []
