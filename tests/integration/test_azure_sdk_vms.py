@@ -104,7 +104,7 @@ def test_create_get_update_list_delete_with_the_sdk(compute: ComputeManagementCl
     assert names == ["vm1"]
     assert "vm1" in [v.name for v in compute.virtual_machines.list_all()]
     view = compute.virtual_machines.instance_view("rg-sdk", "vm1")
-    assert [s.code for s in view.statuses][0] == "ProvisioningState/succeeded"
+    assert view.statuses[0].code == "ProvisioningState/succeeded"
     compute.virtual_machines.begin_delete("rg-sdk", "vm1").result()
     with pytest.raises(ResourceNotFoundError):
         compute.virtual_machines.get("rg-sdk", "vm1")
