@@ -21,7 +21,6 @@ from guestpatch.core.records import PhaseStatus as P
 from guestpatch.core.runtime import (
     FLIGHT,
     NONE,
-    PARKED,
     QUEUED,
     STARTED,
     STATUSES,
@@ -30,6 +29,7 @@ from guestpatch.core.runtime import (
     dt,
 )
 from guestpatch.core.selection import add_votes, decide, pins
+from guestpatch.core.windows import WindowCalendar
 
 STARTED_, PARKED_, BLOCKED_ = 0, 1, 2
 
@@ -128,7 +128,7 @@ def dispatch_region(state: RolloutState, r: int, t: float, now: datetime) -> Non
                 continue
             st[QUEUED] -= 1
             if outcome == PARKED_:
-                st[PARKED] += 1
+                st[state.parked_slot(i)] += 1
         state.queue[r] = queue
     progress.advance(state, r, now)
 
@@ -210,7 +210,7 @@ def _requeue(state: RolloutState, i: int, *, pooled: bool = False) -> None:
         state.push_ready(i)
     else:
         st = state.stats[(r, w)]
-        st[PARKED] -= 1
+        st[state.parked_slot(i)] -= 1
         st[QUEUED] += 1
         state.queue[r].append(i)
     state.dirty.add(i)
@@ -247,9 +247,17 @@ def _fail(state: RolloutState, i: int, t: float, now: datetime, *, event: str, p
         state.reason[i] = f"{state.attempts[i]} attempts used ({state.reason.get(i, event)})"
         state.set_status(i, M.EXHAUSTED, t, event="give_up")
     else:
-        state.set_due(i, state.calendars[state.window_class[i]].following_open(t))
+        calendar = state.calendars[state.window_class[i]]
+        state.set_due(i, _first_open(calendar, t + state.policy.retry_delay.total_seconds()))
     if not pending:
         progress.check_halt(state, i, now)
+
+
+def _first_open(calendar: WindowCalendar, t: float) -> float:
+    """The start of the first window that opens at or after ``t`` (``t`` itself for all hours)."""
+    if calendar.all_hours:
+        return t
+    return calendar.next_open(t - 1e-6)
 
 
 # ---------------------------------------------------------------- reports

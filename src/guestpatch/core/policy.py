@@ -62,6 +62,11 @@ class Policy:
     max_attempts: int = _knob(
         3, "maxAttempts", "Installation attempts per machine per rollout before it is reported.",
     )
+    retry_delay: timedelta = _knob(
+        timedelta(hours=4), "retryDelayMinutes",
+        "A failed or Pending machine retries in its first window that opens at least this long after "
+        "the failure (for all-hours machines, simply this long after).",
+    )
     min_window_left: timedelta = _knob(
         timedelta(minutes=45), "minWindowLeftMinutes",
         "No installation starts with less than this left of the machine's window.",
@@ -79,6 +84,12 @@ class Policy:
     )
     wave_growth: float = _knob(
         2.0, "waveGrowth", "Factor by which each canary-phase wave may grow over the previous one.",
+    )
+    wave_settle_share: float = _knob(
+        0.9, "waveSettleShare",
+        "The next wave of a region opens once this share of the current wave's started machines has a "
+        "verdict (outside the canary phase, which waits for all) and at most the rest of its machines "
+        "wait for windows of their own; stragglers finish later under the same rules.",
     )
     phase_growth: float = _knob(
         3.0, "phaseGrowth",
@@ -112,6 +123,7 @@ class Policy:
         _check(self.canary_wave_size >= 1, "canaryWaveSize", "must be at least 1")
         _check(self.wave_growth >= 1, "waveGrowth", "must be at least 1")
         _check(self.phase_growth >= 1, "phaseGrowth", "must be at least 1")
+        _check(0 < self.wave_settle_share <= 1, "waveSettleShare", "must be in (0, 1]")
         _check(1 <= self.compliance_days <= 366, "complianceDays", "must be 1-366")
         for f in fields(self):
             value = getattr(self, f.name)

@@ -26,6 +26,7 @@ from guestpatch.core.records import RolloutStatus as R
 from guestpatch.core.runtime import (
     FAILED,
     INFLIGHT,
+    OWN,
     NONE,
     PARKED,
     QUEUED,
@@ -112,15 +113,19 @@ def _open_wave(state: RolloutState, r: int, w: int) -> None:
     for i in state.members[(r, w)]:
         if state.status[i] == WAITING and not state.pooled[i]:
             if state.due[i] >= 0:
-                st[PARKED] += 1
+                st[state.parked_slot(i)] += 1
             elif state.key[i] is None:
                 queue.append(i)
     st[QUEUED] = len(queue)
     state.queue[r] = queue
 
 
-def _wave_done(st: list[int]) -> bool:
-    return st[QUEUED] == 0 and st[INFLIGHT] == 0 and (st[PARKED] == 0 or st[STARTED] > 0)
+def _wave_done(st: list[int], settle: float) -> bool:
+    """Nothing queued, nothing waiting for the region's own night, enough verdicts in, and machines
+    waiting for windows of their own only if the wave patched something."""
+    if st[QUEUED] or st[PARKED] or (st[OWN] and not st[STARTED]):
+        return False
+    return st[INFLIGHT] <= (1.0 - settle) * st[STARTED] + 1e-9
 
 
 def advance(state: RolloutState, r: int, now: datetime) -> None:
@@ -131,16 +136,17 @@ def advance(state: RolloutState, r: int, now: datetime) -> None:
             return
         st = state.stats.get((r, w))
         if st is not None:
-            if not _wave_done(st):
+            settle = 1.0 if state.region_phase[r] == 0 else state.policy.wave_settle_share
+            if not _wave_done(st, settle):
                 return
             if _wave_halts(state, r, w, now):
                 return
-            if st[PARKED]:
+            if st[OWN]:
                 for i in state.members[(r, w)]:
                     if state.status[i] == WAITING and not state.pooled[i]:
                         state.pooled[i] = 1
                         state.dirty.add(i)
-                st[PARKED] = 0
+                st[OWN] = 0
         _open_wave(state, r, w + 1)
 
 

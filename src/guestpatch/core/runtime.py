@@ -38,8 +38,9 @@ FINAL = frozenset(CODE[s] for s in TERMINAL)
 GOOD = frozenset({CODE[MachineStatus.SUCCEEDED], CODE[MachineStatus.NOT_OFFERED]})
 BAD = frozenset({CODE[MachineStatus.FAILED], CODE[MachineStatus.EXHAUSTED]})
 
-# wave counters: index names into WaveStats lists
-MEMBERS, STARTED, FAILED, INFLIGHT, QUEUED, PARKED = range(6)
+# wave counters: index names into WaveStats lists. PARKED: waiting for the region's main window;
+# OWN: waiting for a window of their own (another time zone, own hours) - these do not hold a wave.
+MEMBERS, STARTED, FAILED, INFLIGHT, QUEUED, PARKED, OWN = range(7)
 
 
 def ts(when: datetime | None) -> float:
@@ -115,6 +116,11 @@ class RolloutState:
                 c = classes[key] = len(self.calendars)
                 self.calendars.append(WindowCalendar(spec, start, end))
             self.window_class[i] = c
+        votes: list[dict[int, int]] = [{} for _ in fleet.regions]
+        for i in range(self.n):
+            v = votes[fleet.region[i]]
+            v[self.window_class[i]] = v.get(self.window_class[i], 0) + 1
+        self.main_class = [max(v, key=lambda c: (v[c], -c)) if v else -1 for v in votes]
 
     def _index(self) -> None:
         """Derive every counter, queue and timer from the per-machine columns."""
@@ -136,7 +142,7 @@ class RolloutState:
             r, w, s = fleet.region[i], self.wave_of[i], self.status[i]
             key = (r, w)
             self.members.setdefault(key, []).append(i)
-            st = self.stats.setdefault(key, [0, 0, 0, 0, 0, 0])
+            st = self.stats.setdefault(key, [0, 0, 0, 0, 0, 0, 0])
             st[MEMBERS] += 1
             if self.attempts[i] > 0:
                 st[STARTED] += 1
@@ -158,9 +164,13 @@ class RolloutState:
                     self.queue[r].append(i)
             if s == WAITING and not self.pooled[i] and w == self.current_wave[r]:
                 if self.due[i] >= 0:
-                    st[PARKED] += 1
+                    st[self.parked_slot(i)] += 1
                 elif self.key[i] is None:
                     st[QUEUED] += 1
+
+    def parked_slot(self, i: int) -> int:
+        """Which wave counter a parked machine counts in (PARKED or OWN)."""
+        return PARKED if self.window_class[i] == self.main_class[self.fleet.region[i]] else OWN
 
     def push_ready(self, i: int) -> None:
         """Add a catch-up or retry to its region's pool (bucketed by zone; -1: not zonal)."""
