@@ -31,6 +31,7 @@ def build() -> typer.Typer:
 
         serve_command.register(app)
         cli.register(app)
+        __import__("guestpatch.sim.cli", fromlist=["register"]).register(app)
     return app
 
 
