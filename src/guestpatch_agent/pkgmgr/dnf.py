@@ -68,6 +68,7 @@ class DnfBackend(RpmMdBackend):
         super().__init__(runner, root, distro)
         self.program = program
         self.dnf5 = is_dnf5(program)
+        self._no_plugin = False
         if self.dnf5:
             self.name = "dnf5"
 
@@ -99,6 +100,8 @@ class DnfBackend(RpmMdBackend):
         return [*self._tool(), "-C", "-q", "updateinfo", "list", "--available"]
 
     def _needs_restarting(self, deadline: rpm.Deadline) -> Optional[bool]:
+        if self._no_plugin:
+            return None
         argv = [*self._tool(), "-C", "-q", "needs-restarting", "-r"]
         try:
             result = self._run(argv, deadline, ok_codes=(0, 1))
@@ -107,9 +110,10 @@ class DnfBackend(RpmMdBackend):
         if result.returncode == 0:
             return False
         text = result.stdout + result.stderr
-        if "No such command" in text or "Unknown argument" in text or "Reboot is required" not in text:
-            return None  # the plugin is missing or failed: install times decide
-        return True
+        if "No such command" in text or "Unknown argument" in text:
+            self._no_plugin = True  # dnf-plugins-core is not installed: do not ask again
+            return None
+        return True if "Reboot is required" in text else None  # otherwise install times decide
 
 
 class YumBackend(RpmMdBackend):

@@ -126,22 +126,23 @@ class RpmMdBackend:
     def list_updates(self, *, timeout: float) -> List[Update]:
         deadline = rpm.Deadline(timeout, self.name + " list-updates")
         candidates = self._list_candidates(deadline)
+        if not candidates:
+            self._last_updates = {}
+            return []
         installed: Dict[Tuple[str, str], rpm.Evr] = {}
         by_name: Dict[str, rpm.Evr] = {}
         for pkg, _ in rpm.query_installed(self.runner, self.root, timeout=deadline.left()):
             _keep_highest(installed, (pkg.name, pkg.arch), pkg.evr)
             _keep_highest(by_name, pkg.name, pkg.evr)
-        if not candidates:
-            self._last_updates = {}
-            return []
         names = {c.name for c in candidates}
         listed = [a for a in self._list_advisories(deadline) if any(p.name in names for p in a.packages)]
         metadata = self._repo_metadata(candidates, names)
+        merged = {repo: merge_details(listed, meta.advisories) for repo, meta in metadata.items()}
         updates = []
         for cand in candidates:
             current = installed.get((cand.name, cand.arch), by_name.get(cand.name))
             meta = metadata[cand.repository]
-            advisories = covering(merge_details(listed, meta.advisories), cand.name, cand.arch, current, cand.evr)
+            advisories = covering(merged[cand.repository], cand.name, cand.arch, current, cand.evr)
             updates.append(
                 classified_update(
                     name=cand.name,

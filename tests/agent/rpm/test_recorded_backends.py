@@ -13,10 +13,11 @@ import pytest
 from guestpatch_agent.errors import CommandError
 from guestpatch_agent.model import Distro, Update
 from guestpatch_agent.pkgmgr.base import Root
-from guestpatch_agent.pkgmgr.dnf import YumBackend
+from guestpatch_agent.pkgmgr.dnf import DnfBackend, YumBackend
 from guestpatch_agent.pkgmgr.tdnf import TdnfBackend
 from guestpatch_agent.runner import Runner
 from tests.agent.rpm import lab
+from tests.agent.rpm.conftest import RHEL
 from tests.agent.rpm.standin import StandIn, make_standin
 
 pytestmark = [pytest.mark.root]
@@ -173,3 +174,34 @@ def test_yum_removes_the_transaction_file_its_dry_run_saved(yum: YumBackend, sta
         assert not saved.exists()
     finally:
         saved.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def dnf_standin(standin: StandIn, dnf_root: Path, rpm_lab: lab.RpmLab) -> DnfBackend:
+    return DnfBackend(Runner(env=rpm_lab.env), Root(str(dnf_root)), RHEL, program=standin.program)
+
+
+def test_dnf_needs_restarting_exit_1_with_its_message_means_reboot(dnf_standin: DnfBackend, standin: StandIn) -> None:
+    """dnf-plugins-core's needs-restarting -r: exit 1 and "Reboot is required" → a reboot is required."""
+    standin.answer(
+        "needs-restarting",
+        "Core libraries or services have been updated since boot-up:\n  * kernel\n\n"
+        "Reboot is required to fully utilize these updates.\nMore information: https://access.redhat.com/solutions/27943\n",
+        rc=1,
+    )
+    assert dnf_standin.reboot_required(timeout=60) is True
+
+
+def test_dnf_without_the_plugin_falls_back_to_install_times_and_stops_asking(
+    dnf_standin: DnfBackend, standin: StandIn
+) -> None:
+    """ "No such command" also exits 1: it is not a reboot. The core-package check decides (nothing on the
+    core list was installed in the lab root), and the missing plugin is not asked again."""
+    standin.answer(
+        "needs-restarting",
+        stderr="No such command: needs-restarting. Please use /usr/bin/dnf --help\n",
+        rc=1,
+    )
+    assert dnf_standin.reboot_required(timeout=60) is False
+    assert dnf_standin.reboot_required(timeout=60) is False
+    assert len(standin.calls_of("needs-restarting")) == 1
