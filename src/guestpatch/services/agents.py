@@ -29,6 +29,9 @@ from guestpatch.store.vms import VmKey
 
 #: Tag holding a machine's own IANA time zone (overrides its region's for off-peak windows).
 TIME_ZONE_TAG = "guestpatch-time-zone"
+#: Tag holding the machine's application health probe: http://…, https://… or tcp://host:port.
+HEALTH_PROBE_TAG = "guestpatch-health-probe"
+HEALTH_PROBE_INTERVAL = 15
 
 
 class OperationAlreadyFinished(Conflict):
@@ -156,6 +159,9 @@ class AgentService:
             "minimumAgentVersion": self.config.min_agent_version,
             "operations": operations,
         }
+        probe = health_probe(record.document)
+        if probe is not None:
+            body["healthProbe"] = probe
         return etag, body
 
     # ------------------------------------------------------------------ heartbeat
@@ -225,6 +231,22 @@ class AgentService:
             deadline=now + timedelta(seconds=self.config.agent_pickup_timeout),
             idempotency_key=f"post-install:{install.id}",
         )
+
+
+def health_probe(document: dict[str, Any]) -> dict[str, Any] | None:
+    """The health probe a VM's tag asks for, or None (a malformed tag is ignored, never half-used)."""
+    tags = document.get("tags")
+    target = tags.get(HEALTH_PROBE_TAG) if isinstance(tags, dict) else None
+    if not isinstance(target, str):
+        return None
+    scheme, _, rest = target.partition("://")
+    if scheme not in {"http", "https", "tcp"} or not rest:
+        return None
+    if scheme == "tcp":
+        host, _, port = rest.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            return None
+    return {"kind": scheme, "target": target, "intervalSeconds": HEALTH_PROBE_INTERVAL}
 
 
 def _patch_rows(result: dict[str, Any]) -> list[op_store.PatchRow]:
