@@ -28,7 +28,16 @@ sys.stderr.write(read("stderr"))
 sys.exit(int(read("rc", "0")))
 """
 
-VERBS = ("makecache", "repolist", "list", "check-update", "updateinfo", "install", "needs-restarting")
+VERBS = (
+    "makecache",
+    "repolist",
+    "list",
+    "check-update",
+    "updateinfo",
+    "install",
+    "needs-restarting",
+    "needs-rebooting",
+)
 
 
 @dataclass

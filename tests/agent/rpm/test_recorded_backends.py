@@ -1,6 +1,8 @@
-"""The tdnf and yum 3 backends, whose programs do not run on Debian, driven through a recorded stand-in
-(a real process printing output in the tool's format for the lab's packages) over the lab root's real
-rpm database and a real repository cache laid out as each tool keeps it."""
+"""Behaviour that the real tools cannot be made to show here, driven through a recorded stand-in (a real
+process printing output in the tool's format for the lab's packages) over the lab root's real rpm
+database and a real repository cache laid out as each tool keeps it: the tdnf and yum 3 backends
+(neither program runs on Debian), dnf's needs-restarting plugin (Debian's conflicts with zypper), and
+zypper's exit codes 102, 103, 8 and 4."""
 
 from __future__ import annotations
 
@@ -15,9 +17,10 @@ from guestpatch_agent.model import Distro, Update
 from guestpatch_agent.pkgmgr.base import Root
 from guestpatch_agent.pkgmgr.dnf import DnfBackend, YumBackend
 from guestpatch_agent.pkgmgr.tdnf import TdnfBackend
+from guestpatch_agent.pkgmgr.zypper import ZypperBackend
 from guestpatch_agent.runner import Runner
 from tests.agent.rpm import lab
-from tests.agent.rpm.conftest import RHEL
+from tests.agent.rpm.conftest import RHEL, SLES
 from tests.agent.rpm.standin import StandIn, make_standin
 
 pytestmark = [pytest.mark.root]
@@ -205,3 +208,55 @@ def test_dnf_without_the_plugin_falls_back_to_install_times_and_stops_asking(
     assert dnf_standin.reboot_required(timeout=60) is False
     assert dnf_standin.reboot_required(timeout=60) is False
     assert len(standin.calls_of("needs-restarting")) == 1
+
+
+# ---------------------------------------------------------------- zypper exit codes (not producible on demand)
+
+ALPHA = Update("agt-alpha", "noarch", "1.1-1", "1.0-1", "Critical", "agt")
+
+
+@pytest.fixture
+def zypper_standin(standin: StandIn, dnf_root: Path, rpm_lab: lab.RpmLab) -> ZypperBackend:
+    return ZypperBackend(Runner(env=rpm_lab.env), Root(str(dnf_root)), SLES, program=standin.program)
+
+
+def test_zypper_exit_102_after_install_means_a_reboot_is_required(
+    zypper_standin: ZypperBackend, standin: StandIn
+) -> None:
+    """Exit 102 (ZYPPER_EXIT_INF_REBOOT_NEEDED) is success, remembered: no need to ask needs-rebooting."""
+    standin.answer("install", rc=102)
+    zypper_standin.install([ALPHA], timeout=60)
+    assert zypper_standin.reboot_required(timeout=60) is True
+    assert standin.calls_of("needs-rebooting") == []
+
+
+def test_zypper_exit_103_runs_the_same_request_again_once(zypper_standin: ZypperBackend, standin: StandIn) -> None:
+    """Exit 103: zypper updated itself; the request is repeated once with the new zypper, not forever."""
+    standin.answer("install", rc=103)
+    zypper_standin.install([ALPHA], timeout=60)
+    assert len(standin.calls_of("install")) == 2
+
+
+def test_zypper_exit_8_is_retried_once_with_replacefiles(zypper_standin: ZypperBackend, standin: StandIn) -> None:
+    """Exit 8 (commit error, e.g. file conflicts): one retry with --replacefiles, then the error stands."""
+    standin.answer("install", stderr="Problem occurred during or after installation or removal of packages:\n", rc=8)
+    with pytest.raises(CommandError):
+        zypper_standin.install([ALPHA], timeout=60)
+    first, second = standin.calls_of("install")
+    assert "--replacefiles" not in first
+    assert "--replacefiles" in second
+
+
+def test_zypper_exit_4_is_retried_twice_then_fails(zypper_standin: ZypperBackend, standin: StandIn) -> None:
+    """Exit 4 (a libzypp error, often transient): two retries with back-off, then CommandError."""
+    standin.answer("install", stderr="Error: transient\n", rc=4)
+    with pytest.raises(CommandError):
+        zypper_standin.install([ALPHA], timeout=60)
+    assert len(standin.calls_of("install")) == 3
+
+
+def test_zypper_install_pins_after_a_double_dash(zypper_standin: ZypperBackend, standin: StandIn) -> None:
+    """zypper gets name.arch=version after "--" (never read as an option)."""
+    zypper_standin.install([ALPHA], timeout=60)
+    (call,) = standin.calls_of("install")
+    assert call[-2:] == ["--", "agt-alpha.noarch=1.1-1"]
