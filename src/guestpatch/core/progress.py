@@ -94,6 +94,7 @@ def _open_phase(state: RolloutState, p: int, now: datetime) -> None:
     phase_transition(state, "open", now)
     for name in rec.phases[p]:
         _open_wave(state, state.fleet.region_index[name], 0)
+    state.dirty_regions.update(range(len(state.fleet.regions)))  # catch-ups that yielded to this phase
 
 
 def _wave_count(state: RolloutState, r: int) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from guestpatch.core.policy import Policy
 from guestpatch.core.records import MachineStatus, RolloutStatus
 from guestpatch.core.runtime import STATUSES
 from guestpatch.engine.engine import Engine
+from guestpatch.engine.ports import RolloutRepository
 from guestpatch.sim.agents import AgentModel, SimulatedAgents
 from guestpatch.sim.fleetfile import load
 from guestpatch.sim.monitor import LiveMonitor
@@ -55,19 +57,30 @@ def simulate(
     fleet_doc: dict[str, Any], *, policy: Policy | None = None, strategy: str = "availability-first",
     seed: int = 0, bad_patch: bool = False, start: datetime | None = None, resolution_s: int = 60,
     model: AgentModel | None = None, stop_when_halted: bool = True,
+    repository_proxy: Callable[[InMemoryRolloutRepository], RolloutRepository] | None = None,
+    crash: type[BaseException] | None = None,
 ) -> Outcome:
+    """Run one release. ``repository_proxy`` wraps the store (tests inject failures with it); when
+    ``crash`` is raised inside the engine, the engine is thrown away and a new one is started from the
+    store at the same virtual time, as a restarted process would be."""
     policy = policy or Policy()
     fleet = load(fleet_doc)
     clock = FakeClock(start)
     begin = clock.now()
     repository, gateway = InMemoryRolloutRepository(), InMemoryAgentGateway()
     engine = Engine(repository=repository, gateway=gateway, clock=clock, fleet_source=StaticFleetSource(fleet))
+    restarts = 0
+
+    def fresh_engine() -> Engine:
+        store: RolloutRepository = repository_proxy(repository) if repository_proxy else repository
+        return Engine(repository=store, gateway=gateway, clock=clock, fleet_source=StaticFleetSource(fleet))
     release = make_release(list(fleet.os_keys), seed)
     agents = SimulatedAgents(names=fleet.names, os_of=[fleet.os_keys[o] for o in fleet.os], release=release,
                              start=begin, seed=seed, bad_release=bad_patch, model=model or AgentModel())
     rollout_id = engine.start_rollout(release=f"{begin:%Y-%m}", policy=policy, strategy=strategy,
                                       rollout_id="sim", bad_release=bad_patch)
     monitor = LiveMonitor(engine.state(rollout_id), agents)
+    engine = fresh_engine()
     end = begin + timedelta(days=policy.compliance_days + 1)
     ticks = 0
     while True:
@@ -76,8 +89,16 @@ def simulate(
         monitor.started(commands, now)
         agents.accept(commands, now)
         agents.deliver(now, gateway)
-        result = engine.tick(now)
+        try:
+            result = engine.tick(now)
+        except BaseException as exc:
+            if crash is None or not isinstance(exc, crash):
+                raise
+            restarts += 1
+            engine = fresh_engine()
+            continue
         ticks += 1
+        monitor.state = engine.state(rollout_id)
         monitor.finished(repository.attempts(rollout_id, offset=monitor.seen))
         commands = gateway.take_commands()
         monitor.started(commands, now)
@@ -101,7 +122,7 @@ def simulate(
     timeline = timeline_records(engine, rollout_id)
     metrics = build_metrics(engine, rollout_id, fleet_doc, policy, agents, monitor, begin, ticks,
                             strategy=strategy, seed=seed, bad_patch=bad_patch, clock_end=clock.now())
-    return Outcome(metrics, timeline, engine, agents, rollout_id)
+    return Outcome(metrics, timeline, engine, agents, rollout_id, {"restarts": restarts})
 
 
 def timeline_records(engine: Engine, rollout_id: str) -> list[dict[str, Any]]:
