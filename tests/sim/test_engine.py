@@ -77,7 +77,8 @@ def test_cancel_marks_waiting_machines_cancelled_with_who() -> None:
     rig.engine.cancel(rig.id, by="bob")
     state = rig.engine.state(rig.id)
     cancelled = [i for i in range(state.n) if STATUSES[state.status[i]] is MachineStatus.CANCELLED]
-    assert cancelled and all("bob" in state.reason[i] for i in cancelled)
+    assert cancelled
+    assert all("bob" in state.reason[i] for i in cancelled)
     assert MachineStatus.WAITING not in rig.statuses()
 
 
@@ -106,7 +107,8 @@ def test_failing_machines_are_retried_then_exhausted_with_a_reason() -> None:
     rig.run_until(rig.clock.now() + timedelta(days=31))
     state = rig.engine.state(rig.id)
     exhausted = [i for i in range(state.n) if STATUSES[state.status[i]] is MachineStatus.EXHAUSTED]
-    assert exhausted and all(state.attempts[i] == 2 for i in exhausted)
+    assert exhausted
+    assert all(state.attempts[i] == 2 for i in exhausted)
     assert all("2 attempts used" in state.reason[i] for i in exhausted)
 
 
@@ -121,7 +123,8 @@ def test_a_frozen_version_gone_from_the_repository_is_reported_not_replaced() ->
     state = rig.engine.state(rig.id)
     assert state.record.frozen[os_key][name] == version
     reported = [i for i in range(state.n) if STATUSES[state.status[i]] is MachineStatus.NOT_OFFERED]
-    assert reported and all(f"{name}={version}" in state.reason[i] for i in reported)
+    assert reported
+    assert all(f"{name}={version}" in state.reason[i] for i in reported)
     sent = [c for cs in rig.agents.installs.values() for c in cs]
     assert all(f"{name}={version}+newer" not in c.pins for c in sent)
 

@@ -15,9 +15,11 @@ from datetime import datetime
 
 from guestpatch.core import progress
 from guestpatch.core.cadence import next_assessment
-from guestpatch.core.records import AgentReport, AttemptRecord, MachineStatus as M, ReportKind as K
-from guestpatch.core.records import RolloutStatus as R
+from guestpatch.core.records import AgentReport, AttemptRecord
+from guestpatch.core.records import MachineStatus as M
 from guestpatch.core.records import PhaseStatus as P
+from guestpatch.core.records import ReportKind as K
+from guestpatch.core.records import RolloutStatus as R
 from guestpatch.core.runtime import (
     FLIGHT,
     NONE,
@@ -224,7 +226,8 @@ def _next_assessment(state: RolloutState, i: int, t: float) -> float:
 
 def _finished(state: RolloutState, i: int, t: float, outcome: str) -> None:
     start, end = dt(state.started[i]), dt(t)
-    assert start is not None and end is not None
+    assert start is not None
+    assert end is not None
     state.finished.append(AttemptRecord(
         rollout=state.id, machine=state.fleet.names[i], attempt=state.attempts[i], phase=state.phase_of[i],
         wave=state.wave_of[i], start=start, end=end, outcome=outcome, back=dt(state.back[i]),

@@ -113,7 +113,7 @@ def describe_plan(plan: Plan, fleet: Fleet) -> dict[str, Any]:
     for p, regions in enumerate(plan.phases):
         entry = []
         for r in regions:
-            region_waves = []
+            region_waves: list[dict[str, Any]] = []
             for w in range(plan.wave_count[r]):
                 members = waves.get((r, w), [])
                 zones = sorted({fleet.zones[fleet.zone[i]] for i in members if fleet.zone[i] >= 0})

@@ -12,7 +12,8 @@ Phase gate
     A phase passes when all its waves are done, none of its machines is in flight, the share of
     succeeded among decided machines is at least ``success_threshold``, and it then stays so for
     ``bake_time``; it halts when, at that point, the failure share exceeds ``1 - success_threshold``
-    with 95 % confidence (as for waves). Machines still waiting for a window (catch-up) or powered off do not hold the gate;
+    with 95 % confidence (as for waves). Machines still waiting for a window (catch-up) or powered
+    off do not hold the gate;
     they are patched later under the same rules and reported if they never are.
 
 Global gates of the comparison strategies

@@ -20,14 +20,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from guestpatch.core import gates
-from guestpatch.core.records import Command, MachineStatus as M
+from guestpatch.core.records import Command
+from guestpatch.core.records import MachineStatus as M
 from guestpatch.core.records import PhaseStatus as P
 from guestpatch.core.records import RolloutStatus as R
 from guestpatch.core.runtime import (
     FAILED,
     INFLIGHT,
-    OWN,
     NONE,
+    OWN,
     PARKED,
     QUEUED,
     STARTED,

@@ -226,7 +226,8 @@ class RolloutRecord:
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> RolloutRecord:
         created, deadline = _dt(doc["created"]), _dt(doc["deadline"])
-        assert created is not None and deadline is not None
+        assert created is not None
+        assert deadline is not None
         return cls(**{
             **doc, "created": created, "deadline": deadline, "phase_due": _dt(doc["phase_due"]),
             "status": RolloutStatus(doc["status"]), "phase_status": PhaseStatus(doc["phase_status"]),

@@ -25,7 +25,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from guestpatch.core.records import AgentReport, Command, ReportKind as K
+from guestpatch.core.records import AgentReport, Command
+from guestpatch.core.records import ReportKind as K
 from guestpatch.testing import InMemoryAgentGateway
 
 
@@ -66,7 +67,7 @@ class SimulatedAgents:
         self.installs: dict[str, list[Command]] = {}
         self.touched: set[str] = set()
         self.off: dict[int, tuple[float, float]] = {}
-        rng = random.Random(f"{self.seed}:power")
+        rng = random.Random(f"{self.seed}:power")  # noqa: S311 - simulation draws, not secrets
         base = self.start.timestamp()
         m = self.model
         for i in range(len(self.names)):
@@ -85,7 +86,7 @@ class SimulatedAgents:
     def _accept(self, c: Command, now: datetime) -> None:
         i = self._index[c.machine]
         t = now.timestamp()
-        rng = random.Random(f"{self.seed}:{c.key}")
+        rng = random.Random(f"{self.seed}:{c.key}")  # noqa: S311 - simulation draws, not secrets
         if not self.powered_on(i, t):
             self._emit(c, K.POWERED_OFF, t + 60)
             return
@@ -120,7 +121,7 @@ class SimulatedAgents:
 
     def _offers(self, i: int, now: datetime) -> tuple[tuple[str, str, str], ...]:
         os_key = self.os_of[i]
-        offers = dict((n, (v, c)) for n, v, c in self.release.get(os_key, ()))
+        offers = {n: (v, c) for n, v, c in self.release.get(os_key, ())}
         if self.drift_at is not None and now >= self.drift_at:
             for name, version in self.drift.get(os_key, {}).items():
                 if name in offers:

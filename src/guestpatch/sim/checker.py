@@ -79,7 +79,7 @@ def check(
     events.sort(key=lambda e: (e[0], e[1], e[2]))
     region_busy: dict[str, int] = {}
     zone_busy: dict[str, dict[str, int]] = {}
-    set_busy: dict[str, dict[int, int]] = {}
+    set_busy: dict[str, dict[Any, int]] = {}
     tenant_busy: dict[tuple[str, str], int] = {}
     halt = datetime.fromisoformat(halted_at) if halted_at else None
     for when, kind, k in events:

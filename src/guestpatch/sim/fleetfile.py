@@ -72,7 +72,7 @@ def generate(
     _check(0 <= availability_set_share <= 1, "availability-set-share", "must be within 0-1")
     _check(1 <= update_domains <= 20, "update-domains", "must be 1-20")
     _check(tenants >= 1, "tenants", "must be at least 1")
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - simulation draws, not secrets
     region_docs = []
     for k in range(regions):
         a, b = REGION_PAIRS[k // 2]
@@ -94,10 +94,7 @@ def generate(
     docs: list[dict[str, Any]] = []
     for n in range(machines):
         r = region_of[n]
-        if by_region[r] and rng.random() < 0.8:
-            t = by_region[r][_pick(rng, region_cum[r])]
-        else:
-            t = _pick(rng, all_cum)
+        t = by_region[r][_pick(rng, region_cum[r])] if by_region[r] and rng.random() < 0.8 else _pick(rng, all_cum)
         doc: dict[str, Any] = {"name": f"vm-{n:07d}", "tenant": f"sub-{t:05d}",
                                "region": region_docs[r]["name"], "os": os_of[n]}
         docs.append(doc)
@@ -131,7 +128,7 @@ def _place(rng: random.Random, docs: list[dict[str, Any]], *, zones: int, share:
         elif zones and rng.random() >= regional_share:
             doc["zone"] = str(rng.randint(1, zones))
     serial = 0
-    for (region, tenant), members in groups.items():
+    for (_region, _tenant), members in groups.items():
         k = 0
         while k < len(members):
             size = rng.randint(2, 2 * update_domains)

@@ -34,7 +34,7 @@ def make_release(os_keys: list[str], seed: int) -> dict[str, tuple[tuple[str, st
     """A synthetic monthly release: per OS key some packages with a version and a classification."""
     out = {}
     for key in sorted(os_keys):
-        rng = random.Random(f"{seed}:release:{key}")
+        rng = random.Random(f"{seed}:release:{key}")  # noqa: S311 - simulation draws, not secrets
         names = rng.sample(PACKAGES, rng.randint(6, 14))
         out[key] = tuple(sorted((n, f"{rng.randint(1, 9)}.{rng.randint(0, 20)}-{rng.randint(1, 9)}",
                                  rng.choice(CLASSES)) for n in names))

@@ -38,7 +38,8 @@ def fleets(draw: st.DrawFn) -> Fleet:
             builder.add(f"m{k}", f"{tenant}-{region}", region, availability_set=f"as-{tenant}-{region}",
                         update_domain=draw(st.integers(0, 4)))
         else:
-            builder.add(f"m{k}", tenant, region, patch_mode=draw(st.sampled_from(["AutomaticByPlatform", "ImageDefault"])))
+            mode = draw(st.sampled_from(["AutomaticByPlatform", "ImageDefault"]))
+            builder.add(f"m{k}", tenant, region, patch_mode=mode)
     return builder.build()
 
 
