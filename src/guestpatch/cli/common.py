@@ -64,6 +64,18 @@ def choice(values: type[enum.StrEnum]) -> Callable[[str | None], str | None]:
     return normalize
 
 
+def choice_list(values: type[enum.StrEnum]) -> Callable[[list[str] | None], list[str] | None]:
+    """:func:`choice` for a multi-value option: each value checked and normalised."""
+    one = choice(values)
+
+    def normalize(items: list[str] | None) -> list[str] | None:
+        if items is None:
+            return None
+        return [str(one(item)) for item in items]
+
+    return normalize
+
+
 def choices(values: type[enum.StrEnum]) -> str:
     """The metavar listing ``values``: ``A|B|C``."""
     return "|".join(m.value for m in values)
@@ -106,11 +118,19 @@ GLOBAL_PARAMETERS = (
 GLOBAL_NAMES = tuple(p.name for p in GLOBAL_PARAMETERS)
 
 
+def _output_with_plain_default(plain: str) -> inspect.Parameter:
+    """``--output`` for a command whose default is plain text (``plain`` says what it prints)."""
+    return _global(
+        "output", str | None, None, "--output", "-o", metavar="json|table|none", callback=choice(OutputFormat),
+        show_default=False, help=f"Output format: json, table or none; default: {plain}.",
+    )
+
+
 @dataclass
 class Invocation:
     """One run of a command: the global arguments, resolved lazily into an endpoint and a client."""
 
-    output: OutputFormat
+    output: OutputFormat | None  # None: the command's plain text (see ``command(plain_output=...)``)
     server: str | None = None
     token: str | None = None
     ca_file: Path | None = None
@@ -139,7 +159,7 @@ class Invocation:
         return self._client
 
     def show(self, data: Any, columns: Sequence[Column]) -> None:
-        render(data, self.output, columns)
+        render(data, self.output or OutputFormat.json, columns)
 
     def close(self) -> None:
         if self._client is not None:
@@ -185,16 +205,23 @@ class AzCommand(TyperCommand):
 
 
 def command(
-    group: typer.Typer, name: str, *, bare_true: Sequence[str] = ()
+    group: typer.Typer, name: str, *, bare_true: Sequence[str] = (), plain_output: str | None = None
 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Register ``fn(invocation, **options)`` as ``group name`` with the global arguments added."""
+    """Register ``fn(invocation, **options)`` as ``group name`` with the global arguments added.
+
+    With ``plain_output`` (what the command prints by default, for the help text) ``--output`` has no
+    default and ``invocation.output`` is ``None`` unless the user chose a format."""
 
     def decorate(fn: Callable[..., None]) -> Callable[..., None]:
         own = [p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.name != "invocation"]
+        global_parameters = list(GLOBAL_PARAMETERS)
+        if plain_output is not None:
+            global_parameters[0] = _output_with_plain_default(plain_output)
 
         def callback(**values: Any) -> None:
+            output = values.pop("output")
             invocation = Invocation(
-                output=OutputFormat(values.pop("output")),
+                output=OutputFormat(output) if output is not None else None,
                 server=values.pop("server"),
                 token=values.pop("token"),
                 ca_file=values.pop("ca_file"),
@@ -207,7 +234,7 @@ def command(
             finally:
                 invocation.close()
 
-        callback.__signature__ = inspect.Signature([*own, *GLOBAL_PARAMETERS])  # type: ignore[attr-defined]
+        callback.__signature__ = inspect.Signature([*own, *global_parameters])  # type: ignore[attr-defined]
         callback.__doc__ = fn.__doc__
         callback.__name__ = fn.__name__
         cls = type("AzCommand", (AzCommand,), {"bare_true": frozenset(bare_true)})
@@ -224,18 +251,23 @@ def reporting_errors(fn: Callable[..., None]) -> Callable[..., None]:
         try:
             fn(**values)
         except UpstreamError as exc:
-            typer.echo(f"error: ({exc.code}) {exc.message}", err=True)
+            typer.echo(f"error: ({exc.code}) {one_line(exc.message)}", err=True)
             raise typer.Exit(EXIT_NOT_FOUND if exc.status == 404 else EXIT_ERROR) from exc
         except InvalidInput as exc:
             raise typer.BadParameter(exc.message, param_hint=exc.target) from exc
         except GuestpatchError as exc:
-            typer.echo(f"error: {exc.message}", err=True)
+            typer.echo(f"error: {one_line(exc.message)}", err=True)
             raise typer.Exit(EXIT_ERROR) from exc
 
     run.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]
     run.__doc__ = fn.__doc__
     run.__name__ = fn.__name__
     return run
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks and runs of blanks folded into single spaces."""
+    return " ".join(text.split())
 
 
 def require_name(value: str, flag: str) -> str:

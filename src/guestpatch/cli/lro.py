@@ -6,13 +6,15 @@ An ARM write may answer at once (200/201 with the resource) or start an operatio
 ``docs/cli.md`` and the reference ``azure-compute-api.md`` §5.
 
 :func:`wait_for_result` follows whichever the server sent and returns the final JSON body. Sleeping and the
-clock are arguments so that callers (and tests) decide how time passes.
+clock are arguments so that callers (and tests) decide how time passes; ``on_status`` hears the state of
+every poll (``InProgress``, ``Succeeded``, …), for a progress line.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -38,18 +40,20 @@ def wait_for_result(
     monotonic: Callable[[], float] = time.monotonic,
     timeout: float = DEFAULT_TIMEOUT,
     default_delay: float = DEFAULT_DELAY,
+    on_status: Callable[[str], None] = lambda _state: None,
 ) -> Any:
     """The final result of the request that produced ``response``: at once, or after polling."""
     status_url = response.headers.get("Azure-AsyncOperation")
     location = response.headers.get("Location")
     method = response.request.method
     deadline = monotonic() + timeout
+    poll = _Polling(client, sleep, monotonic, deadline, default_delay, on_status)
     if status_url:
-        status = _poll_status(client, status_url, response, sleep, monotonic, deadline, default_delay)
+        status = _poll_status(poll, status_url, response)
         if isinstance(status.get("resourceLocation"), str):
             return client.json("GET", status["resourceLocation"])
         if location:
-            return _poll_location(client, location, None, sleep, monotonic, deadline, default_delay)
+            return _poll_location(poll, location, None)
         if method in {"PUT", "PATCH"}:
             return client.json("GET", str(response.request.url))
         if method == "DELETE":
@@ -59,27 +63,42 @@ def wait_for_result(
             return properties["output"]
         return status
     if location and response.status_code == 202:
-        return _poll_location(client, location, response, sleep, monotonic, deadline, default_delay)
+        return _poll_location(poll, location, response)
     return body_json(response)
 
 
-def _poll_status(
-    client: ApiClient,
-    url: str,
-    previous: httpx.Response,
-    sleep: Callable[[float], None],
-    monotonic: Callable[[], float],
-    deadline: float,
-    default_delay: float,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Polling:
+    """How one wait polls: the client, how time passes, when to give up, whom to tell."""
+
+    client: ApiClient
+    sleep: Callable[[float], None]
+    monotonic: Callable[[], float]
+    deadline: float
+    default_delay: float
+    on_status: Callable[[str], None]
+
+    def wait(self, response: httpx.Response, url: str) -> None:
+        delay = retry_after(response) or self.default_delay
+        if self.monotonic() + delay > self.deadline:
+            raise OperationTimeout(
+                f"the operation did not finish in time; it goes on on the server (status: {url}).",
+                status=504,
+                code="OperationTimedOut",
+            )
+        self.sleep(delay)
+
+
+def _poll_status(poll: _Polling, url: str, previous: httpx.Response) -> dict[str, Any]:
     while True:
-        _wait(previous, sleep, monotonic, deadline, default_delay, url)
-        previous = client.request("GET", url)
+        poll.wait(previous, url)
+        previous = poll.client.request("GET", url)
         status = body_json(previous)
         if not isinstance(status, dict) or not isinstance(status.get("status"), str):
             raise UpstreamError(
                 f"the operation status at {url} has no 'status' member.", status=502, code="BadResponse"
             )
+        poll.on_status(status["status"])
         state = status["status"].lower()
         if state == "succeeded":
             return status
@@ -87,40 +106,15 @@ def _poll_status(
             raise _operation_error(status)
 
 
-def _poll_location(
-    client: ApiClient,
-    url: str,
-    previous: httpx.Response | None,
-    sleep: Callable[[float], None],
-    monotonic: Callable[[], float],
-    deadline: float,
-    default_delay: float,
-) -> Any:
+def _poll_location(poll: _Polling, url: str, previous: httpx.Response | None) -> Any:
     while True:
         if previous is not None:
-            _wait(previous, sleep, monotonic, deadline, default_delay, url)
-        previous = client.request("GET", url)
+            poll.wait(previous, url)
+        previous = poll.client.request("GET", url)
         if previous.status_code != 202:
             return body_json(previous)
+        poll.on_status("InProgress")
         url = previous.headers.get("Location") or url
-
-
-def _wait(
-    response: httpx.Response,
-    sleep: Callable[[float], None],
-    monotonic: Callable[[], float],
-    deadline: float,
-    default_delay: float,
-    url: str,
-) -> None:
-    delay = retry_after(response) or default_delay
-    if monotonic() + delay > deadline:
-        raise OperationTimeout(
-            f"the operation did not finish in time; it goes on on the server (status: {url}).",
-            status=504,
-            code="OperationTimedOut",
-        )
-    sleep(delay)
 
 
 def retry_after(response: httpx.Response) -> float | None:

@@ -3,6 +3,9 @@
 JSON is the wire shape as the server sent it (lists as a JSON array of the items, like az), so scripts
 can pipe it to ``jq``. A table shows the columns each command chooses (:class:`Column`) with Rich; cells
 fold rather than truncate, so nothing is lost on a narrow terminal.
+
+:func:`progress_line` is the spinner shown on stderr while a command waits for an operation — only when
+stderr is a terminal, so pipes, files and scripts see nothing but the result.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from __future__ import annotations
 import enum
 import json
 import sys
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -85,3 +90,24 @@ def render_table(items: Iterable[Any], columns: Sequence[Column], *, stream: Tex
     # Not a terminal (a pipe, a file): no colours, and wide enough that cells rarely fold.
     console = Console(file=stream, width=None if stream.isatty() else 200, no_color=not stream.isatty())
     console.print(table, soft_wrap=False)
+
+
+@contextmanager
+def progress_line(what: str, *, stream: TextIO | None = None) -> Iterator[Callable[[str], None]]:
+    """A Rich spinner ``what: <state> (<n> s)`` on ``stream`` (stderr) while the block runs, if it is a
+    terminal; yields the function that sets ``<state>``. Elsewhere it shows nothing."""
+    stream = stream or sys.stderr
+    if not stream.isatty():
+        yield lambda _state: None
+        return
+    from rich.console import Console
+    from rich.text import Text
+
+    started = time.monotonic()
+    console = Console(file=stream)
+    with console.status(Text(f"{what}: starting")) as status:
+
+        def update(state: str) -> None:
+            status.update(Text(f"{what}: {state} ({int(time.monotonic() - started)} s)"))
+
+        yield update
