@@ -2,7 +2,9 @@
 
 ``run_cli`` runs a command in-process with Typer's CliRunner (fast; the real command tree from
 ``guestpatch.main.build()``); ``run_command`` runs ``python -m guestpatch`` as a subprocess, for the
-tests where the whole program (entry point, streams, exit status) is what is checked.
+tests where the whole program (entry point, streams, exit status) is what is checked; ``spawn_command``
+starts one in the background (a command that waits while the test plays the agent) and ``outcome_of``
+collects it.
 """
 
 from __future__ import annotations
@@ -54,17 +56,46 @@ def run_cli(server: LiveServer | None, *args: str, env: Mapping[str, str] | None
     return Outcome(result.exit_code, result.stdout, result.stderr)
 
 
-def run_command(server: LiveServer | None, *args: str, env: Mapping[str, str] | None = None) -> Outcome:
+def command_env(server: LiveServer | None, env: Mapping[str, str] | None = None) -> dict[str, str]:
     if server is not None:
         full_env = server.cli_env()
     else:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("GUESTPATCH_")}
     full_env.update(env or {})
+    return full_env
+
+
+def run_command(server: LiveServer | None, *args: str, env: Mapping[str, str] | None = None) -> Outcome:
     done = subprocess.run(
-        [sys.executable, "-m", "guestpatch", *args], capture_output=True, text=True, env=full_env, timeout=120,
-        stdin=subprocess.DEVNULL, check=False,
+        [sys.executable, "-m", "guestpatch", *args], capture_output=True, text=True, env=command_env(server, env),
+        timeout=120, stdin=subprocess.DEVNULL, check=False,
     )
     return Outcome(done.returncode, done.stdout, done.stderr)
+
+
+def spawn_command(server: LiveServer, *args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
+    """``python -m guestpatch ARGS`` started in the background (collect it with :func:`outcome_of`)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "guestpatch", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=command_env(server, env), stdin=subprocess.DEVNULL,
+    )
+
+
+def outcome_of(process: subprocess.Popen[str], timeout: float = 120) -> Outcome:
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        stdout, stderr = process.communicate()
+        raise AssertionError(f"the command did not end within {timeout} s; stderr: {stderr}") from None
+    return Outcome(process.returncode, stdout, stderr)
+
+
+def enrollment_token(server: LiveServer, resource_group: str, *args: str) -> str:
+    """A fresh enrollment token from `guestpatch enroll-token create` (its last line)."""
+    outcome = run_cli(server, "enroll-token", "create", "-g", resource_group, *args)
+    assert outcome.exit_code == 0, outcome.stderr
+    return outcome.stdout.splitlines()[-1]
 
 
 Cli = Callable[..., Outcome]

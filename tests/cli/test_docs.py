@@ -35,11 +35,19 @@ def test_every_command_has_help_text_and_the_global_arguments() -> None:
 
 
 def test_the_guestpatch_program_has_the_documented_groups() -> None:
-    """`guestpatch` (main.build) carries the same vm and region commands as the reference."""
+    """`guestpatch` (main.build) carries the same client commands as the reference."""
     root = typer.main.get_command(build())
     listed = {
         f"guestpatch {group} {name}"
-        for group in ("vm", "region")
+        for group in ("vm", "region", "enroll-token", "compliance")
         for name in root.commands[group].commands  # type: ignore[attr-defined]
     }
     assert listed == {path for path, _ in docs.commands()}
+
+
+def test_a_command_with_its_own_output_default_documents_it() -> None:
+    """enroll-token create prints plain text by default; its --output row in the reference says so."""
+    section = DOC.read_text().split("### `guestpatch enroll-token create`", 1)[1].split("###", 1)[0]
+    assert "| `-o`, `--output` | `json\\|table\\|none` |  | Output format: json, table or none; default: a summary" in (
+        section
+    )

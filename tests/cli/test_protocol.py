@@ -1,9 +1,9 @@
-"""The client's side of ARM protocol details the server does not exercise yet.
+"""The client's side of ARM protocol details, including the corners our own server never produces.
 
-``guestpatch serve`` answers every write at once today, so long-running operations (Azure-AsyncOperation,
-Location polling), foreign ``nextLink`` hosts and non-ARM error bodies are played by a scripted HTTP
-server on a real socket (as httpx's own tests do), speaking the exchanges of the reference
-``azure-compute-api.md`` §5.
+Long-running operations in every form the SDK accepts (Azure-AsyncOperation, Location-only, synchronous
+answers), foreign ``nextLink`` hosts and non-ARM error bodies are played by a scripted HTTP server on a
+real socket (as httpx's own tests do), speaking the exchanges of the reference ``azure-compute-api.md``
+§5. The real server's patch operations are exercised in ``test_patches_live.py``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pytest
 from guestpatch.cli.client import ApiClient, Endpoint, upstream_error
 from guestpatch.cli.lro import OperationTimeout, retry_after, wait_for_result
 from guestpatch.errors import UpstreamError
+from tests.cli.conftest import run_cli
 
 
 @dataclass
@@ -137,6 +138,32 @@ def test_async_operation_is_polled_until_succeeded_then_location_gives_the_resul
     ]
 
 
+def test_every_polled_state_is_reported_for_the_progress_line(script: Script, client: ApiClient) -> None:
+    """on_status hears each state the status URL answers, then InProgress for each 202 of Location."""
+    script.on("POST", "/vm/installPatches", Reply(202, headers={
+        "Azure-AsyncOperation": "{base}" + OP, "Location": "{base}" + OP + "/result", "Retry-After": "1",
+    }))
+    script.on("GET", OP, Reply(200, {"status": "InProgress"}), Reply(200, {"status": "Succeeded"}))
+    script.on("GET", OP + "/result", Reply(200, RESULT))
+    heard: list[str] = []
+    sleeps = Sleeps()
+    response = client.request("POST", "/vm/installPatches")
+    wait_for_result(client, response, sleep=sleeps.sleep, monotonic=sleeps.monotonic, on_status=heard.append)
+    assert heard == ["InProgress", "Succeeded"]
+
+
+def test_location_polling_reports_in_progress_while_202(script: Script, client: ApiClient) -> None:
+    """Location-only operations: each 202 is reported as InProgress."""
+    script.on("POST", "/vm/assessPatches", Reply(202, headers={"Location": "{base}/ops/2", "Retry-After": "1"}))
+    script.on("GET", "/ops/2", Reply(202, headers={"Retry-After": "1"}), Reply(202), Reply(200, RESULT))
+    heard: list[str] = []
+    sleeps = Sleeps()
+    response = client.request("POST", "/vm/assessPatches")
+    result = wait_for_result(client, response, sleep=sleeps.sleep, monotonic=sleeps.monotonic, on_status=heard.append)
+    assert result == RESULT
+    assert heard == ["InProgress", "InProgress"]
+
+
 def test_failed_operation_raises_its_arm_error(script: Script, client: ApiClient) -> None:
     """A status of Failed with an error body becomes an UpstreamError carrying that code and message."""
     script.on("POST", "/vm/installPatches", Reply(202, headers={"Azure-AsyncOperation": "{base}" + OP}))
@@ -233,6 +260,15 @@ def test_error_without_an_arm_body_still_gives_one_line(script: Script, client: 
         client.request("GET", "/vms")
     assert caught.value.code == "HTTP502"
     assert caught.value.message == "Bad Gateway: <html> <b>Bad gateway</b> </html>"
+
+
+def test_multi_line_arm_message_is_printed_on_one_line(script: Script) -> None:
+    """A server message with line breaks still ends the command with exactly one stderr line."""
+    script.on("POST", "/subscriptions/default/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm/"
+              "assessPatches", Reply(409, {"error": {"code": "OperationNotAllowed", "message": "first\n  second"}}))
+    outcome = run_cli(None, "vm", "assess-patches", "-g", "rg", "-n", "vm", "--server", script.url, "--token", "t")
+    assert outcome.exit_code == 1
+    assert outcome.error_lines == ["error: (OperationNotAllowed) first second"]
 
 
 def test_success_with_a_body_that_is_not_json_is_reported(script: Script, client: ApiClient) -> None:
