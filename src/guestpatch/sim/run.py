@@ -157,7 +157,11 @@ def build_metrics(
     state = engine.state(rollout_id)
     rec = state.record
     statuses = [STATUSES[code] for code in state.status]
-    patched_times = sorted(a.end for a in engine.repository.attempts(rollout_id) if a.outcome == "Succeeded")
+    attempts = engine.repository.attempts(rollout_id)
+    patched_times = sorted(a.end for a in attempts if a.outcome == "Succeeded")
+    skipped = {a.machine for a in attempts if a.outcome == "Skipped"}
+    on_times = sorted(a.end for a in attempts if a.outcome == "Succeeded" and a.machine not in skipped)
+    always_on = state.n - len(skipped)
     eligible = state.n
     patched = sum(1 for s in statuses if s is MachineStatus.SUCCEEDED)
 
@@ -177,6 +181,10 @@ def build_metrics(
         "machines": len(fleet_doc["machines"]), "eligible": eligible, "patched": patched,
         "timeToFullComplianceHours": hours_to(1.0) if patched == eligible else None,
         "timeToComplianceHours": {"50%": hours_to(0.5), "95%": hours_to(0.95), "99%": hours_to(0.99)},
+        "timeToFullComplianceExceptPoweredOffHours": (
+            round((on_times[-1] - begin).total_seconds() / 3600, 2)
+            if on_times and len(on_times) == always_on else None),
+        "poweredOffMachines": len(skipped),
         "touchedByBadPatch": len(agents.touched) if bad_patch else 0,
         "halted": bool(halt_events), "haltedAt": halt_events[0]["at"].replace("+00:00", "Z") if halt_events else None,
         "halt": rec.halt, "status": str(rec.status), "phases": rec.phases,
