@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from guestpatch.core.durations import format_duration, parse_duration
@@ -203,6 +203,18 @@ def _windows(value: object) -> dict[str, Any]:
         "patchNameMasksToInclude": names_in, "patchNameMasksToExclude": names_out,
         "excludeKbsRequiringReboot": reboot_only,
     }
-    if params.get("maxPatchPublishDate") is not None:
-        out["maxPatchPublishDate"] = params["maxPatchPublishDate"]
+    published = params.get("maxPatchPublishDate")
+    if published is not None:
+        when = None
+        if isinstance(published, str):
+            try:
+                when = datetime.fromisoformat(published.replace("Z", "+00:00"))
+            except ValueError:
+                when = None
+        if when is None:
+            raise InvalidInput(
+                f"The value '{published}' of parameter '{target}.maxPatchPublishDate' is not an ISO 8601 date-time.",
+                target=f"{target}.maxPatchPublishDate",
+            )
+        out["maxPatchPublishDate"] = published
     return out

@@ -29,7 +29,7 @@ class Enrollment:
             raise InvalidInput("'expiresIn' must be between PT1M and P365D.", target="expiresIn")
         if isinstance(uses, bool) or not isinstance(uses, int) or not 1 <= uses <= MAX_USES:
             raise InvalidInput(f"'uses' must be an integer between 1 and {MAX_USES}.", target="uses")
-        now = self.clock.now()
+        now = self.clock.now().replace(microsecond=0)
         token = agent_store.new_secret(agent_store.ENROLLMENT_PREFIX)
         with self.db.begin() as conn:
             grant = agent_store.create_enrollment_token(

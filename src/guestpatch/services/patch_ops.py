@@ -60,6 +60,8 @@ class PatchOperations:
                 )
             parameters = self._parameters(record, kind, body)
             self._check_runnable(conn, record, kind)
+            if origin == "User":
+                self._supersede_platform_assessment(conn, record, now)
             op = op_store.create(
                 conn,
                 op_id=str(uuid.uuid4()),
@@ -94,6 +96,20 @@ class PatchOperations:
                 f"Operation '{kind}' is not allowed on VM '{record.name}': its guest agent {status.agent_version} is "
                 f"older than the minimum {self.config.min_agent_version}; update guestpatch-agent.",
                 code="OperationNotAllowed",
+            )
+
+    def _supersede_platform_assessment(self, conn: Connection, record: VmRecord, now: datetime) -> None:
+        """A user's request replaces a platform assessment that no agent has started yet.
+
+        The platform queues an assessment after every installation and on its own schedule; an
+        operator asking for an operation should not get 409 because of it.
+        """
+        active = op_store.active_for_vm(conn, record.id)
+        if active is not None and active.origin == "Platform" and active.status == "Queued" and active.kind == ASSESS:
+            op_store.finish(
+                conn, active, status="Canceled",
+                error={"code": "OperationSuperseded", "message": "Superseded by an operation a user requested."},
+                now=now,
             )
 
     def get(self, op_id: str, *, subscription: str) -> tuple[Operation, VmRecord]:

@@ -80,10 +80,12 @@ def create(
             if existing is not None:
                 return existing
         running = active_for_vm(conn, vm)
-        kind_running = running.kind if running else "patch operation"
+        what = (
+            f"{running.kind} {running.id}, requested by {'the platform' if running.origin == 'Platform' else 'a user'}"
+            if running else "a patch operation"
+        )
         raise ActiveOperationExists(
-            f"Another operation ({kind_running} {running.id if running else ''}) is in progress on this "
-            "virtual machine; retry when it has finished.",
+            f"Another operation ({what}) is in progress on this virtual machine; retry when it has finished.",
             code="Conflict",
         ) from exc
     created = get(conn, op_id)

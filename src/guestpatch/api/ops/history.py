@@ -28,6 +28,7 @@ def operation_json(op: Operation) -> dict[str, Any]:
         "kind": op.kind,
         "origin": op.origin,
         "status": op.status,
+        "resultStatus": (op.result or {}).get("status"),
         "requestedAt": views.iso(op.requested_at),
         "startedAt": views.iso(op.started_at),
         "endedAt": views.iso(op.ended_at),
