@@ -111,7 +111,12 @@ def dispatch_region(state: RolloutState, r: int, t: float, now: datetime) -> Non
                 w, i = heapq.heappop(bucket)
                 if state.status[i] != WAITING or not state.pooled[i] or state.due[i] >= 0 or state.key[i]:
                     continue
-                if _try_start(state, i, t) == BLOCKED_:
+                full = occupancy.saturated(i)
+                if full == 2:
+                    keep.append((w, i))
+                    keep.extend(heapq.heappop(bucket) for _ in range(len(bucket)))
+                    break
+                if full or _try_start(state, i, t) == BLOCKED_:
                     keep.append((w, i))
             if keep:
                 buckets[z] = keep  # popped in order: already a heap
@@ -120,9 +125,17 @@ def dispatch_region(state: RolloutState, r: int, t: float, now: datetime) -> Non
     w = state.current_wave[r]
     st = state.stats.get((r, w))
     if st is not None and state.queue[r]:
-        queue = []
-        for i in sorted(state.queue[r]):
+        queue: list[int] = []
+        pending = sorted(state.queue[r])
+        for k, i in enumerate(pending):
             if state.status[i] != WAITING or state.pooled[i] or state.due[i] >= 0 or state.key[i]:
+                continue
+            full = occupancy.saturated(i)
+            if full == 2:
+                queue.extend(pending[k:])
+                break
+            if full:
+                queue.append(i)
                 continue
             outcome = _try_start(state, i, t)
             if outcome == BLOCKED_:

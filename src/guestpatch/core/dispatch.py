@@ -78,6 +78,18 @@ class Occupancy:
                 return "its zone's disruption budget is used"
         return None
 
+    def saturated(self, i: int) -> int:
+        """2: nothing at all may start (global limit); 1: nothing in machine ``i``'s zone may start
+        (its disruption budget is used); 0: look closer with :meth:`blocker`."""
+        limit = self.rules.max_concurrency
+        if limit is not None and self.total >= limit:
+            return 2
+        if self.zone_cap:
+            zkey = (self.fleet.region[i], self.fleet.zone[i])
+            if self.zone_load.get(zkey, 0) >= self.zone_cap[zkey]:
+                return 1
+        return 0
+
     def start(self, i: int) -> None:
         self._add(i, 1)
 

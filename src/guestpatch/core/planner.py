@@ -136,8 +136,8 @@ def assign_phases(fleet: Fleet, policy: Policy, sizes: list[int], now: datetime)
         if policy.canary_regions:
             canary = check_phase(policy.canary_regions, "the canary phase")
         else:
-            left = [r for r in present if r not in placed]
-            canary = [min(left, key=lambda r: (sizes[r], fleet.regions[r].name))] if left else []
+            left = sorted((r for r in present if r not in placed), key=lambda r: (sizes[r], fleet.regions[r].name))
+            canary = left[:1]
         placed.update(canary)
         if canary:
             phases.append(canary)
@@ -165,7 +165,19 @@ def assign_phases(fleet: Fleet, policy: Policy, sizes: list[int], now: datetime)
             if len(phase) < capacity[k - first_new] and pair_of[r] not in phase:
                 phase.append(r)
                 break
-    return [p for p in phases if p]
+    phases = [p for p in phases if p]
+    if len(phases) - first_new >= 2 and len(phases[-1]) < len(phases[-2]):
+        # a short trailing phase (left over by the pair rule) joins the latest earlier phase that can take it
+        last = phases[-1]
+        homes = [next((k for k in range(len(phases) - 2, first_new - 1, -1) if pair_of[r] not in phases[k]), None)
+                 for r in last]
+        if all(h is not None for h in homes) and all(
+                pair_of[r] not in last or homes[j] != homes[last.index(pair_of[r])] for j, r in enumerate(last)):
+            for r, home in zip(last, homes, strict=True):
+                assert home is not None
+                phases[home].append(r)
+            phases.pop()
+    return phases
 
 
 def _offset_minutes(fleet: Fleet, r: int, now: datetime) -> float:

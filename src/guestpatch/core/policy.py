@@ -96,7 +96,7 @@ class Policy:
         "Factor by which each phase may have more regions than the previous one (canary: one region).",
     )
     canary_regions: tuple[str, ...] = _knob(
-        (), "canaryRegions", "Regions of the canary phase; default: the region with the fewest machines.",
+        (), "canaryRegions", "Regions of the canary phase; default: the region with the fewest eligible machines.",
     )
     phases: tuple[tuple[str, ...], ...] = _knob(
         (), "phases",
