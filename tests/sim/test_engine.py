@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -135,3 +135,26 @@ def test_bad_patch_is_halted_after_a_handful_of_machines() -> None:
     assert outcome.metrics["halted"]
     assert 0 < outcome.metrics["touchedByBadPatch"] <= Policy().canary_wave_size + 3
     assert outcome.metrics["halt"]["machines"]
+
+
+def test_the_monthly_release_starts_once() -> None:
+    """start_due_release starts January's release on its date, and not again on a second call."""
+    from guestpatch.core.cadence import ReleaseSchedule
+
+    fleet = load(DOC)
+    clock = FakeClock(datetime(2026, 1, 13, 1, tzinfo=UTC))
+    engine = Engine(repository=InMemoryRolloutRepository(), gateway=InMemoryAgentGateway(), clock=clock,
+                    fleet_source=StaticFleetSource(fleet))
+    assert engine.start_due_release(ReleaseSchedule()) == "release-2026-01"
+    assert engine.start_due_release(ReleaseSchedule()) is None
+    assert [r.release for r in engine.rollouts()] == ["2026-01"]
+
+
+def test_preview_shows_the_next_rollouts_phases() -> None:
+    """preview plans the current fleet: the canary phase first, every eligible machine counted."""
+    fleet = load(DOC)
+    engine = Engine(repository=InMemoryRolloutRepository(), gateway=InMemoryAgentGateway(), clock=FakeClock(),
+                    fleet_source=StaticFleetSource(fleet))
+    preview = engine.preview()
+    assert preview["phases"][0]["canary"]
+    assert preview["machines"] == sum(fleet.eligible)

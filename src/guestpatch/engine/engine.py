@@ -15,10 +15,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from guestpatch.clock import Clock
 from guestpatch.core import explain, rollout, strategies
 from guestpatch.core.attempts import next_wake
+from guestpatch.core.cadence import ReleaseSchedule
 from guestpatch.core.policy import Policy
 from guestpatch.core.records import AgentReport, RolloutRecord, RolloutStatus
 from guestpatch.core.runtime import RolloutState
@@ -77,6 +79,30 @@ class Engine:
         self._states[rollout_id] = state
         self._dispatch()
         return rollout_id
+
+    def start_due_release(self, schedule: ReleaseSchedule, *, policy: Policy | None = None) -> str | None:
+        """Start this month's release if its date has come and no rollout carries it yet (returns its id).
+
+        The release is named ``YYYY-MM`` after its scheduled date, which is also the rollout id, so two
+        engines (or a restart) cannot start it twice: the second ``create`` is a Conflict.
+        """
+        now = self.clock.now()
+        start = schedule.release_of(now)
+        release = f"{start:%Y-%m}"
+        if any(r.release == release for r in self.repository.list_rollouts()):
+            return None
+        try:
+            return self.start_rollout(release=release, policy=policy, rollout_id=f"release-{release}")
+        except Conflict:
+            return None
+
+    def preview(self, *, policy: Policy | None = None, strategy: str = "availability-first") -> dict[str, Any]:
+        """The phases and waves the next rollout would have over the current fleet (``rollout plan``)."""
+        if self.fleet_source is None:
+            raise InvalidInput("this engine has no fleet source to plan from", target="fleet")
+        fleet = self.fleet_source.snapshot()
+        plan = strategies.plan(strategy, fleet, policy or Policy(), self.clock.now())
+        return explain.describe_plan(plan, fleet)
 
     def state(self, rollout_id: str) -> RolloutState:
         """The rollout's state, loaded from the repository when this engine has not seen it."""

@@ -9,7 +9,8 @@ from guestpatch.engine import docs
 def test_orchestrator_page_matches_the_code() -> None:
     """The generated blocks equal what the code renders now (run `python -m guestpatch.engine.docs`)."""
     text = docs.DOC.read_text()
-    assert "<!-- generated: policy -->" in text and "<!-- generated: transitions -->" in text
+    assert "<!-- generated: policy -->" in text
+    assert "<!-- generated: transitions -->" in text
     assert docs.render(text) == text
 
 
