@@ -7,9 +7,12 @@
                              --classifications Critical,Security[,Other] [--include MASK]... [--exclude MASK]...
     guestpatch-agent resume [--root DIR]
     guestpatch-agent configure-patching --mode AutomaticByPlatform|ImageDefault [--root DIR]
+    guestpatch-agent enroll --server https://HOST:PORT --token T [--ca-file F] [--name N --location L ...]
+    guestpatch-agent run [--root DIR] [--once]
 
 Exit codes: 0 the operation succeeded (or completed with warnings), 1 it failed (the JSON says why),
-2 bad command-line input (one line on stderr). The environment is read here and nowhere else.
+2 bad command-line input (one line on stderr); ``run`` also 3: enroll again (``service.py``).
+The environment is read here and nowhere else.
 """
 
 import argparse
@@ -95,6 +98,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = commands.add_parser("configure-patching", parents=[common], help="disable or restore the OS auto-updaters")
     c.add_argument("--mode", required=True, type=_mode, metavar="|".join(MODES))
+
+    e = commands.add_parser("enroll", parents=[common], help="bind this machine to the control plane")
+    e.add_argument("--server", required=True, metavar="URL", help="the control plane, https://HOST:PORT")
+    e.add_argument("--token", required=True, metavar="TOKEN", help="enrollment token (guestpatch enroll-token create)")
+    e.add_argument("--ca-file", metavar="FILE", help="PEM CA of the server's certificate (default: the system store)")
+    e.add_argument("--name", metavar="NAME", help="VM resource name (default: the host name)")
+    e.add_argument("--location", metavar="REGION", help="region, needed when the VM resource does not exist yet")
+    e.add_argument("--zone", metavar="ZONE", help="availability zone of a new VM resource")
+    e.add_argument("--availability-set", metavar="NAME", help="availability set (name or ARM id) of a new VM resource")
+    e.add_argument("--time-zone", metavar="TZ", help="IANA time zone of a new VM resource (off-peak windows)")
+
+    d = commands.add_parser("run", parents=[common], help="serve the enrolled machine: the daemon")
+    d.add_argument("--once", action="store_true", help="one goal-state poll, its work and a heartbeat, then exit")
+    _reboot_flags(d)
     return parser
 
 
@@ -266,10 +283,16 @@ def cmd_install(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_resume(args: argparse.Namespace, out: TextIO) -> int:
+    from guestpatch_agent.outbox import FOLDER
+
     rt = _runtime(args)
     state = rt.store.load()
     if state is None or state.reported:
         sys.stderr.write("{}: nothing to resume\n".format(PROG))
+        return 0
+    if os.path.exists(os.path.join(rt.state_dir, FOLDER, state.activity_id + ".json")):
+        sys.stderr.write("{}: installation {} belongs to guestpatch-agent run, which finishes and reports it\n".format(
+            PROG, state.activity_id))
         return 0
     operation = _operation(args, rt, refresh=True)
     return _finish_install(operation.run(state, resumed=True), rt, out)
@@ -316,7 +339,26 @@ def _emit(result: Dict[str, Any], out: TextIO) -> int:
     return 1 if result.get("status") == OperationStatus.FAILED else 0
 
 
-COMMANDS = {"assess": cmd_assess, "install": cmd_install, "resume": cmd_resume, "configure-patching": cmd_configure}
+def cmd_enroll(args: argparse.Namespace, out: TextIO) -> int:
+    from guestpatch_agent.enroll import cmd_enroll as enroll
+
+    return enroll(args, out)
+
+
+def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    from guestpatch_agent.service import cmd_run as run
+
+    return run(args, out, _settings(args))
+
+
+COMMANDS = {
+    "assess": cmd_assess,
+    "install": cmd_install,
+    "resume": cmd_resume,
+    "configure-patching": cmd_configure,
+    "enroll": cmd_enroll,
+    "run": cmd_run,
+}
 
 
 def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout) -> int:

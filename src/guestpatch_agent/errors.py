@@ -11,9 +11,11 @@
     │   └── LockTimeout                the dpkg/rpm/zypp lock stayed held past our budget
     ├── InvalidPackageName             a package name or mask that could be read as an option
     ├── StateError                     the persisted step machine is unreadable
-    └── ProtocolError                  the control plane and the agent disagree (later: agent protocol)
-        ├── ServerError                the server erred (5xx, malformed answer): retry later
-        └── RequestRejected            we erred (4xx): do not retry the same request
+    ├── ProtocolError                  the control plane and the agent disagree (docs/agent-protocol.md)
+    │   ├── ServerError                the server erred (5xx, no answer, malformed answer): retry later
+    │   └── RequestRejected            we erred (4xx): do not retry the same request
+    │       └── CredentialRevoked      401: the machine credential is not (or no longer) valid
+    └── NotEnrolled                    ``run`` without a stored enrollment (``guestpatch-agent enroll`` first)
 """
 
 from typing import Optional, Sequence
@@ -85,11 +87,24 @@ class ProtocolError(AgentError):
 
 
 class ServerError(ProtocolError):
-    """The server erred (5xx, malformed answer): retry later."""
+    """The server erred (5xx, no answer, malformed answer): retry later."""
 
 
 class RequestRejected(ProtocolError):
-    """We erred (4xx): do not retry the same request."""
+    """We erred (4xx): do not retry the same request. ``status`` and ARM ``code`` say how."""
+
+    def __init__(self, message: str, *, status: int, code: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class CredentialRevoked(RequestRejected):
+    """401: the machine credential is unknown to the server (revoked, or the machine enrolled again)."""
+
+
+class NotEnrolled(AgentError):
+    """No stored enrollment: ``guestpatch-agent enroll`` has not run (or its files are unreadable)."""
 
 
 def _last_line(text: str) -> str:

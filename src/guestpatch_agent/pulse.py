@@ -1,0 +1,160 @@
+"""The daemon's background beat: heartbeats, keepalive reports of the running operation, health probes.
+
+One thread, three schedules (seconds on a monotonic clock):
+
+- **heartbeat** at start, at least every ``pollIntervalSeconds`` (± 20 % jitter), and at once when
+  :meth:`Pulse.beat_soon` is called (a configuration was applied) or the health state changes;
+  a heartbeat that fails is tried again after ``min(interval, 10 s)``;
+- **keepalive**: while an operation runs, an InProgress report every ``pollIntervalSeconds`` (the
+  server fails operations whose agent is silent for its ``operation_progress_timeout``);
+- **health probe** every ``intervalSeconds`` of the goal state's ``healthProbe``.
+"""
+
+import logging
+import random
+import threading
+import time
+from typing import Any, Callable, Dict, Optional
+
+from guestpatch_agent import health
+from guestpatch_agent.clock import Clock, format_time
+from guestpatch_agent.errors import CredentialRevoked, RequestRejected, ServerError
+from guestpatch_agent.health import ProbeSpec
+from guestpatch_agent.protocol import ControlPlane
+
+HEARTBEAT_RETRY = 10.0
+
+log = logging.getLogger("guestpatch_agent.pulse")
+
+
+def jittered(interval: float, rng: random.Random) -> float:
+    """``interval`` ± 20 %, uniformly (so a fleet started together spreads out)."""
+    return interval * (0.8 + 0.4 * rng.random())
+
+
+class Pulse:
+    def __init__(
+        self,
+        *,
+        plane: ControlPlane,
+        body: Callable[[Optional[Dict[str, Any]]], Dict[str, Any]],
+        keepalive: Callable[[], None],
+        busy: Callable[[], Optional[str]],
+        clock: Clock,
+        rng: random.Random,
+        interval: float,
+        probe: Callable[[ProbeSpec], str] = health.check,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._plane = plane
+        self._body = body
+        self._keepalive = keepalive
+        self._busy = busy
+        self._clock = clock
+        self._rng = rng
+        self._probe_once = probe
+        self._monotonic = monotonic
+        self._interval = interval
+        self._spec: Optional[ProbeSpec] = None
+        self._health: Optional[Dict[str, Any]] = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._next_beat = 0.0
+        self._next_keepalive = 0.0
+        self._next_probe = 0.0
+        self._thread: Optional[threading.Thread] = None
+        self.revoked: Optional[CredentialRevoked] = None
+
+    # ------------------------------------------------------------------ control
+    def configure(self, interval: float, spec: Optional[ProbeSpec]) -> None:
+        """The goal state's poll interval and health probe (a new probe is probed at once)."""
+        with self._lock:
+            if interval != self._interval:
+                self._interval = interval
+                self._next_keepalive = min(self._next_keepalive, self._monotonic() + interval)
+            if spec != self._spec:
+                self._spec = spec
+                self._next_probe = 0.0
+                if spec is None and self._health is not None:
+                    self._health = None
+                    self._next_beat = 0.0
+        self._wake.set()
+
+    def beat_soon(self) -> None:
+        with self._lock:
+            self._next_beat = 0.0
+        self._wake.set()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="pulse", daemon=True)
+        self._thread.start()
+
+    def stop(self, *, final_beat: bool) -> None:
+        """Stop the thread; with ``final_beat``, probe (if a probe is set) and send one last heartbeat."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+        if final_beat:
+            if self._spec is not None and self._health is None:
+                self._probe()
+            self._beat()
+
+    # ------------------------------------------------------------------ the loop
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            now = self._monotonic()
+            with self._lock:
+                beat_due = now >= self._next_beat
+                keepalive_due = now >= self._next_keepalive
+                probe_due = self._spec is not None and now >= self._next_probe
+            if probe_due and self._probe():
+                beat_due = True
+            if beat_due:
+                sent = self._beat()
+                with self._lock:
+                    delay = jittered(self._interval, self._rng) if sent else min(self._interval, HEARTBEAT_RETRY)
+                    self._next_beat = self._monotonic() + delay
+            if keepalive_due:
+                if self._busy() is not None:
+                    self._keepalive()
+                with self._lock:
+                    self._next_keepalive = self._monotonic() + self._interval
+            with self._lock:
+                upcoming = [self._next_beat, self._next_keepalive]
+                if self._spec is not None:
+                    upcoming.append(self._next_probe)
+            self._wake.wait(max(0.05, min(upcoming) - self._monotonic()))
+            self._wake.clear()
+
+    def _probe(self) -> bool:
+        """Probe once; True when the state changed (a heartbeat is then due at once)."""
+        with self._lock:
+            spec = self._spec
+        if spec is None:
+            return False
+        state = self._probe_once(spec)
+        with self._lock:
+            self._next_probe = self._monotonic() + spec.interval
+            changed = self._health is None or self._health.get("state") != state
+            self._health = {"state": state, "probe": spec.target, "checkedAt": format_time(self._clock.now())}
+        if changed:
+            log.info("health probe %s: %s", spec.target, state)
+        return changed
+
+    def _beat(self) -> bool:
+        with self._lock:
+            current = dict(self._health) if self._health else None
+        try:
+            self._plane.heartbeat(self._body(current))
+            return True
+        except CredentialRevoked as exc:
+            self.revoked = exc
+            log.error("heartbeat refused: the machine credential is not valid: %s", exc)
+        except RequestRejected as exc:
+            log.error("heartbeat refused (we erred; not retried as is): %s", exc)
+            return True
+        except ServerError as exc:
+            log.warning("heartbeat not sent (will retry): %s", exc)
+        return False
