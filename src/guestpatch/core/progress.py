@@ -59,13 +59,19 @@ def command(state: RolloutState, i: int, kind: str, t: float, *, max_s: int = 0,
 
 
 # ---------------------------------------------------------------- freeze
+#: Machines per OS key of the canary phase asked to assess for the freeze (the first ones by row).
+FREEZE_SAMPLE = 50
+
+
 def begin_freeze(state: RolloutState, now: datetime) -> None:
-    rec, t = state.record, _ts(now)
+    rec, t, fleet = state.record, _ts(now), state.fleet
     waiting = []
+    asked: dict[int, int] = {}
     for i in range(state.n):
-        if state.phase_of[i] == 0 and state.status[i] == WAITING:
+        if state.phase_of[i] == 0 and state.status[i] == WAITING and asked.get(fleet.os[i], 0) < FREEZE_SAMPLE:
+            asked[fleet.os[i]] = asked.get(fleet.os[i], 0) + 1
             command(state, i, "assess", t)
-            waiting.append(state.fleet.names[i])
+            waiting.append(fleet.names[i])
     rec.freeze_waiting = waiting
     rec.phase_due = now + state.policy.report_timeout
     state.record_dirty = True
