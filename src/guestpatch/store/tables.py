@@ -228,5 +228,60 @@ vm_patches = Table(
     Index("ix_vm_patches_name", "name", "version"),
 )
 
+rollouts = Table(
+    "rollouts",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("version", BigInteger, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("release", String(100), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("record", Json, nullable=False),  # RolloutRecord.to_dict()
+)
+
+rollout_machines = Table(
+    "rollout_machines",
+    metadata,
+    Column("rollout", String(100), ForeignKey("rollouts.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(400), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("record", Json, nullable=False),  # MachineRecord.to_dict()
+    Index("ix_rollout_machines_position", "rollout", "position"),
+)
+
+rollout_attempts = Table(
+    "rollout_attempts",
+    metadata,
+    Column("rollout", String(100), ForeignKey("rollouts.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("record", Json, nullable=False),  # AttemptRecord.to_dict()
+)
+
+engine_outbox = Table(
+    "engine_outbox",
+    metadata,
+    Column("key", String(400), primary_key=True),  # Command.key: the idempotency key
+    Column("position", BigInteger, nullable=False, unique=True),
+    Column("command", Json, nullable=False),  # Command.to_dict()
+    Column("dispatched", Boolean, nullable=False),
+    Index("ix_engine_outbox_pending", "dispatched", "position"),
+)
+
+consumed_reports = Table(
+    "consumed_reports",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("rollout", String(100), nullable=False),
+)
+
+engine_leases = Table(
+    "engine_leases",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("holder", String(100), nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+)
+
 # Marker so that a test can list every table the migrations must create.
 ALL_TABLES = tuple(metadata.sorted_tables)
