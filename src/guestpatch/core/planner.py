@@ -5,7 +5,8 @@ Phases (across regions)
     machines. Later phases grow by ``policy.phase_growth`` (1, 3, 9, ... regions) and take regions in
     "follow the night" order: the regions whose off-peak hours begin soonest after the previous
     phase's end come first, so a phase that passes its gate in the morning hands over to regions where
-    the night is just starting. The two regions of a geo-pair never share a phase. Operator-defined
+    the night is just starting. A last phase smaller than the one before it is folded into the earlier
+    phases (the latest without the region's pair) so that a remainder does not cost a night of its own. The two regions of a geo-pair never share a phase. Operator-defined
     phases (``policy.phases``) come first and are validated against the pair rule.
 
 Waves (within a region)
@@ -167,7 +168,7 @@ def assign_phases(fleet: Fleet, policy: Policy, sizes: list[int], now: datetime)
                 break
     phases = [p for p in phases if p]
     if len(phases) - first_new >= 2 and len(phases[-1]) < len(phases[-2]):
-        # a short trailing phase (left over by the pair rule) joins the latest earlier phase that can take it
+        # a last phase smaller than the one before it is folded into the earlier ones (pair rule kept)
         last = phases[-1]
         homes = [next((k for k in range(len(phases) - 2, first_new - 1, -1) if pair_of[r] not in phases[k]), None)
                  for r in last]
