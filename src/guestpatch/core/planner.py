@@ -6,8 +6,9 @@ Phases (across regions)
     "follow the night" order: the regions whose off-peak hours begin soonest after the previous
     phase's end come first, so a phase that passes its gate in the morning hands over to regions where
     the night is just starting. A last phase smaller than the one before it is folded into the earlier
-    phases (the latest without the region's pair) so that a remainder does not cost a night of its own. The two regions of a geo-pair never share a phase. Operator-defined
-    phases (``policy.phases``) come first and are validated against the pair rule.
+    phases (the latest without the region's pair) so that a remainder does not cost a night of its
+    own. The two regions of a geo-pair never share a phase. Operator-defined phases
+    (``policy.phases``) come first and are validated against the pair rule.
 
 Waves (within a region)
     A wave is a set of machines that may patch at the same time. Zonal machines are grouped zone
