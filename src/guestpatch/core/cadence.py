@@ -76,3 +76,21 @@ def next_assessment(window: WindowCalendar, last: float, interval_s: float) -> f
     """When the next periodic assessment runs (POSIX seconds): the first window moment after ``last + interval``."""
     due = last + interval_s
     return due if window.open_at(due) is not None else window.next_open(due)
+
+
+def assessment_due(
+    *, last: datetime | None, now: datetime, window: WindowCalendar, daily: bool,
+    interval: float, daily_interval: float,
+) -> tuple[bool, datetime]:
+    """Whether a machine's periodic assessment is due at ``now``, and when it is (or next will be) due.
+
+    ``daily`` is ``assessmentMode=AutomaticByPlatform`` (every ``daily_interval`` seconds); otherwise
+    every ``interval`` seconds. A machine never assessed is due at its next window. Either way the
+    assessment runs inside the machine's window.
+    """
+    t = now.timestamp()
+    if last is None:
+        due = t if window.open_at(t) is not None else window.next_open(t)
+    else:
+        due = next_assessment(window, last.timestamp(), daily_interval if daily else interval)
+    return due <= t, datetime.fromtimestamp(due, UTC)

@@ -7,9 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from guestpatch.core import gates
-from guestpatch.core.cadence import ReleaseSchedule
+from guestpatch.core.cadence import ReleaseSchedule, assessment_due
 from guestpatch.core.policy import Policy
 from guestpatch.core.selection import Selection, freeze, not_offered, pins
+from guestpatch.core.windows import DEFAULT_OFF_PEAK, WindowCalendar, WindowSpec
 from guestpatch.errors import InvalidInput
 
 
@@ -116,3 +117,34 @@ def test_pins_are_name_equals_version() -> None:
 def test_a_frozen_version_no_longer_offered_is_reported() -> None:
     """If the repository now offers curl 8.1 instead of the frozen 8.0, curl=8.0 is reported."""
     assert not_offered({"curl": "8.0"}, [("curl", "8.1", "Security")]) == ("curl=8.0",)
+
+
+def _calendar() -> WindowCalendar:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    return WindowCalendar(WindowSpec("Etc/UTC", DEFAULT_OFF_PEAK), start, start + timedelta(days=40))
+
+
+def test_periodic_assessment_waits_for_the_interval_and_the_window() -> None:
+    """Assessed on the 10th at 23:00, every 3 days: due again on the 13th at 23:00 (inside the window)."""
+    last = datetime(2026, 1, 10, 23, tzinfo=UTC)
+    due, when = assessment_due(last=last, now=datetime(2026, 1, 12, 23, tzinfo=UTC), window=_calendar(),
+                               daily=False, interval=3 * 86400, daily_interval=86400)
+    assert not due
+    assert when == datetime(2026, 1, 13, 23, tzinfo=UTC)
+
+
+def test_assessment_mode_automatic_by_platform_is_daily() -> None:
+    """With assessmentMode=AutomaticByPlatform the same machine is due a day later."""
+    last = datetime(2026, 1, 10, 23, tzinfo=UTC)
+    due, when = assessment_due(last=last, now=datetime(2026, 1, 11, 23, 30, tzinfo=UTC), window=_calendar(),
+                               daily=True, interval=3 * 86400, daily_interval=86400)
+    assert due
+    assert when == datetime(2026, 1, 11, 23, tzinfo=UTC)
+
+
+def test_an_interval_ending_in_daytime_waits_for_the_night() -> None:
+    """Due at noon by the interval, the assessment waits for 22:00."""
+    last = datetime(2026, 1, 10, 12, tzinfo=UTC)
+    _, when = assessment_due(last=last, now=datetime(2026, 1, 11, 13, tzinfo=UTC), window=_calendar(),
+                             daily=True, interval=3 * 86400, daily_interval=86400)
+    assert when == datetime(2026, 1, 11, 22, tzinfo=UTC)
