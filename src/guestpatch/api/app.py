@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from guestpatch import __version__
+from guestpatch import __version__, web
 from guestpatch.api import errors
 from guestpatch.api.agent import routes as agent_routes
 from guestpatch.api.agent.fastpath import GoalStateFastPath
@@ -20,9 +20,11 @@ from guestpatch.api.ops import history as ops_history
 from guestpatch.api.ops import topology as ops_topology
 from guestpatch.api.state import AppState
 
-OPEN_PATHS = ("/healthz",)
+#: The dashboard's paths are open here because it authenticates its own pages (session cookie or bearer).
+OPEN_PATHS = ("/healthz", *web.PUBLIC_PATHS)
 #: Paths authenticated by enrollment tokens or machine credentials instead of operator tokens.
 AGENT_PREFIX = "/agent/"
+OPEN_PREFIXES = (AGENT_PREFIX, web.PUBLIC_PREFIX)
 
 
 def create_app(state: AppState, *, background: bool = False) -> FastAPI:
@@ -60,13 +62,14 @@ def create_app(state: AppState, *, background: bool = False) -> FastAPI:
     app.include_router(ops_agents.router)
     app.include_router(ops_history.router)
     app.include_router(agent_routes.router)
+    web.install(app, state)
 
     @app.get("/healthz", tags=["health"], summary="Liveness and store reachability (no authentication)")
     def healthz() -> JSONResponse:
         state.db.ping()
         return JSONResponse({"status": "ok", "version": __version__})
 
-    app.add_middleware(BearerAuth, tokens=state.tokens, open_paths=OPEN_PATHS, open_prefixes=(AGENT_PREFIX,))
+    app.add_middleware(BearerAuth, tokens=state.tokens, open_paths=OPEN_PATHS, open_prefixes=OPEN_PREFIXES)
     app.add_middleware(GoalStateFastPath, index=state.index, agents=state.agents, max_wait=state.config.agent_long_poll)
     app.add_middleware(BodyLimit, limit=state.config.max_body_bytes)
     return app

@@ -35,7 +35,7 @@ from guestpatch.store import agents as agent_store
 from guestpatch.store import operations as op_store
 from guestpatch.store import vms as vm_store
 from guestpatch.store.db import Database
-from guestpatch.store.tables import agent_status, operations, virtual_machines, vm_patches
+from guestpatch.store.tables import agent_status, api_tokens, operations, virtual_machines, vm_patches
 from guestpatch.store.vms import VmKey
 
 STATUSES = ("compliant", "pending", "never-assessed", "not-reporting", "failed")
@@ -230,6 +230,13 @@ class FleetViews:
     def known_region(self, name: str) -> bool:
         with self.db.connect() as conn:
             return self.catalogs.regions(conn).get(name) is not None
+
+    def token_active(self, token_id: int) -> bool:
+        """Whether the API token ``token_id`` is still active (a dashboard session ends with its token)."""
+        k = api_tokens.c
+        with self.db.connect() as conn:
+            found = conn.execute(select(k.id).where(k.id == token_id, k.revoked_at.is_(None))).first()
+        return found is not None
 
     # ------------------------------------------------------------------ machine list
     def machines(self, flt: FleetFilter, *, page: int, page_size: int) -> MachinePage:
