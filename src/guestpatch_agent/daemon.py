@@ -181,9 +181,7 @@ class Daemon:
         ):
             self._pulse.beat_soon()
         operations = goal.get("operations")
-        for operation in operations if isinstance(operations, list) else []:
-            if isinstance(operation, dict):
-                self._worker.offer(operation)
+        self._worker.offer([o for o in operations if isinstance(o, dict)] if isinstance(operations, list) else [])
 
     @staticmethod
     def _revoked(exc: CredentialRevoked) -> int:

@@ -15,13 +15,14 @@ Invalid parameters, a machine without a usable package manager, or an unexpected
 operation Failed with a reason; nothing is left running silently.
 """
 
+import functools
 import json
 import logging
 import sys
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Dict, Optional, TextIO, Tuple
+from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple
 
 from guestpatch_agent import state as steps
 from guestpatch_agent.assessment import assess
@@ -118,6 +119,7 @@ class Worker:
         self._out = out
         self._lock = threading.Lock()
         self._busy: Optional[str] = None
+        self._queue: List[Dict[str, Any]] = []
         self._latest: Optional[Dict[str, Any]] = None
         self._thread: Optional[threading.Thread] = None
 
@@ -133,24 +135,50 @@ class Worker:
         if operation_id is not None and self._outbox.knows(operation_id):
             self._outbox.progress(operation_id, latest)
 
-    def wait(self, timeout: Optional[float] = None) -> None:
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
+    def wait(self) -> None:
+        """Until no operation runs (the queue drained)."""
+        while True:
+            thread = self._thread
+            if thread is None:
+                return
+            thread.join()
+            with self._lock:
+                if self._thread is thread and self._busy is None:
+                    return
 
-    def offer(self, operation: Dict[str, Any]) -> None:
-        """Consider one operation of the goal state: start it, resume it, resend its report, or skip it."""
-        operation_id, kind = operation.get("id"), operation.get("kind")
-        if not isinstance(operation_id, str) or not operation_id or kind not in KINDS:
-            log.error("the goal state lists an operation this agent cannot run (ignored): %r", operation)
+    def offer(self, operations: List[Dict[str, Any]]) -> None:
+        """The goal state's operations (oldest first): they replace the queue, which is then served.
+
+        One operation runs at a time; when it ends, the next one of the latest goal state starts (an
+        operation queued while another runs is not lost). Each is started, resumed, has its saved
+        report resent, or is skipped when its report was answered.
+        """
+        queue = []
+        for operation in operations:
+            operation_id, kind = operation.get("id"), operation.get("kind")
+            if isinstance(operation_id, str) and operation_id and kind in KINDS:
+                queue.append(operation)
+            else:
+                log.error("the goal state lists an operation this agent cannot run (ignored): %r", operation)
+        with self._lock:
+            self._queue = queue
+        self._serve_queue()
+
+    def _serve_queue(self) -> None:
+        with self._lock:
+            if self._busy is not None:
+                return
+            queue = list(self._queue)
+        for operation in queue:
+            operation_id, kind = str(operation["id"]), str(operation["kind"])
+            record = self._outbox.record(operation_id)
+            if record is not None and record.get("delivered"):
+                continue  # reported; the server drops it from the goal state
+            if record is not None and record.get("final") is not None:
+                self._outbox.deliver(operation_id)
+                continue
+            self._start(operation_id, functools.partial(self._run, operation_id, kind, operation))
             return
-        record = self._outbox.record(operation_id)
-        if record is not None and record.get("delivered"):
-            return  # reported; the server drops it from the goal state
-        if record is not None and record.get("final") is not None:
-            self._outbox.deliver(operation_id)
-            return
-        self._start(operation_id, lambda: self._run(operation_id, str(kind), operation))
 
     def resume_unfinished(self) -> None:
         """Finish an installation that a reboot or a crash interrupted (see the module docstring)."""
@@ -183,6 +211,7 @@ class Worker:
             finally:
                 with self._lock:
                     self._busy, self._latest = None, None
+            self._serve_queue()
 
         if self._threaded:
             self._thread = threading.Thread(target=body, name="operation-" + operation_id[:8], daemon=True)

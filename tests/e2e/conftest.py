@@ -81,7 +81,7 @@ def machines(
             root = where / "root"
             shutil.copytree(template, root, symlinks=True)
             env["HOME"] = str(rpm.home)  # the lab's .rpmmacros keeps rpm's database inside the root
-        agent = AgentProcess(name, root, where / "agent", env=env)
+        agent = AgentProcess(name, root, where / "agent", env=env, apt=mounted[-1] if kind == "apt" else None)
         if zipapp:
             if not PYTHON38.exists():
                 pytest.skip(f"{PYTHON38} is not installed")

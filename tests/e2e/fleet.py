@@ -40,6 +40,7 @@ class AgentProcess:
     command: list[str] = field(default_factory=lambda: [PYTHON, "-m", "guestpatch_agent"])
     process: subprocess.Popen[str] | None = None
     starts: int = 0
+    apt: Any = None  # the apt lab's AptRoot of this root (apt machines only)
 
     @property
     def state_dir(self) -> Path:
