@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from guestpatch.core.records import Command
 from guestpatch.engine.ports import UnitOfWork
+from guestpatch.sim.agents import AgentModel
 from guestpatch.sim.fleetfile import generate
 from guestpatch.sim.run import simulate
 from guestpatch.testing import InMemoryRolloutRepository
@@ -53,13 +54,23 @@ class CrashingRepository:
 FLEET = generate(machines=60, regions=4, zones=3, tenants=8, seed=11)
 
 
-def _run(points: set[int], where: dict[int, str]) -> tuple[Any, dict[str, Any]]:
+SCENARIOS = {
+    "good": {},
+    "bad release": {"bad_patch": True},
+    "flaky machines": {"model": AgentModel(install_failure=0.08, unhealthy=0.05, lost_after_reboot=0.03,
+                                           power_off_share=0.1)},
+}
+
+
+def _run(points: set[int], where: dict[int, str], scenario: str = "good") -> tuple[Any, dict[str, Any]]:
     plan: dict[str, Any] = {"calls": 0, "points": points, "where": where, "crashes": 0}
-    outcome = simulate(FLEET, seed=5, repository_proxy=lambda repo: CrashingRepository(repo, plan), crash=Crash)
+    outcome = simulate(FLEET, seed=5, repository_proxy=lambda repo: CrashingRepository(repo, plan), crash=Crash,
+                       **SCENARIOS[scenario])
     return outcome, plan
 
 
-BASELINE, _ = _run(set(), {})
+BASELINES = {name: _run(set(), {}, name)[0] for name in SCENARIOS}
+BASELINE = BASELINES["good"]
 
 
 def _installs_per_attempt(outcome: Any) -> dict[tuple[str, int], int]:
@@ -70,20 +81,24 @@ def _installs_per_attempt(outcome: Any) -> dict[tuple[str, int], int]:
     return seen
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     points=st.sets(st.integers(min_value=1, max_value=300), min_size=1, max_size=6),
     before=st.lists(st.booleans(), min_size=6, max_size=6),
+    scenario=st.sampled_from(sorted(SCENARIOS)),
 )
-def test_crashes_at_random_points_change_nothing(points: set[int], before: list[bool]) -> None:
+def test_crashes_at_random_points_change_nothing(points: set[int], before: list[bool], scenario: str) -> None:
     """With the engine killed at random store calls and restarted from the store, every machine gets
-    exactly the installations (one per attempt) and the final outcome of the run without crashes."""
+    exactly the installations (one per attempt) and the final outcome of the run without crashes
+    (a good release, a bad one that halts, and machines that fail, time out and power off)."""
     where = {p: ("before" if b else "after") for p, b in zip(sorted(points), before, strict=False)}
-    outcome, plan = _run(points, where)
+    outcome, plan = _run(points, where, scenario)
+    baseline = BASELINES[scenario]
     assert plan["crashes"] >= 1 or min(points) > plan["calls"]
     assert max(_installs_per_attempt(outcome).values()) == 1
-    assert outcome.timeline == BASELINE.timeline
-    assert outcome.metrics["patched"] == BASELINE.metrics["patched"]
+    assert outcome.timeline == baseline.timeline
+    assert outcome.metrics["patched"] == baseline.metrics["patched"]
+    assert outcome.metrics["halted"] == baseline.metrics["halted"]
 
 
 def test_the_baseline_patches_every_machine_once_per_attempt() -> None:
