@@ -158,3 +158,13 @@ def test_preview_shows_the_next_rollouts_phases() -> None:
     preview = engine.preview()
     assert preview["phases"][0]["canary"]
     assert preview["machines"] == sum(fleet.eligible)
+
+
+def test_every_waiting_machine_has_a_specific_reason() -> None:
+    """Mid-rollout no machine's explanation is the catch-all: each names window, wave, phase, pair or rule."""
+    rig = Rig()
+    rig.run_until(rig.clock.now() + timedelta(hours=29))
+    state = rig.engine.state(rig.id)
+    reasons = [rig.engine.explain(rig.id, state.fleet.names[i]).reason for i in range(state.n)]
+    assert not [r for r in reasons if r.startswith("due to start")]
+    assert any("geo-pair" in r or "wave" in r or "window" in r for r in reasons)

@@ -48,7 +48,7 @@ def why(state: RolloutState, i: int, now: datetime) -> Explanation:
         return Explanation(name, str(s), text, until)
 
     if s is M.SUCCEEDED:
-        return out(f"patched (attempt {state.attempts[i]}), healthy since {dt(state.since[i])}")
+        return out(f"patched (attempt {state.attempts[i]}), healthy since {_when(state.since[i])}")
     if s in (M.NOT_OFFERED, M.EXHAUSTED, M.CANCELLED, M.EXPIRED):
         return out(reason)
     if s is M.INSTALLING:
@@ -81,6 +81,10 @@ def why(state: RolloutState, i: int, now: datetime) -> Explanation:
         return out("waiting for an assessment that freezes the patch set of its OS, until", due)
     if due is not None:
         return out("outside its window until", due)
+    pair = fleet.pair_of[r]
+    if state.pooled[i] and pair >= 0 and state.region_phase[pair] == rec.phase != p \
+            and rec.phase_status is P.ACTIVE:
+        return out(f"catch-up waiting while its region's geo-pair {fleet.regions[pair].name} runs phase {rec.phase}")
     blocker = state.occupancy.blocker(i)
     if blocker:
         return out(f"waiting: {blocker}")
@@ -89,6 +93,11 @@ def why(state: RolloutState, i: int, now: datetime) -> Explanation:
     if calendar.open_at(t) is None:
         return out("outside its window until", dt(calendar.next_open(t)))
     return out("due to start at the next tick")
+
+
+def _when(t: float) -> str:
+    moment = dt(t)
+    return "-" if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _wave_zone(state: RolloutState, r: int, w: int) -> str:
