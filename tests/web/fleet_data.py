@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 from tests.scripted_agent import assessment_result, installation_result
 
 API = "api-version=2026-04-01"
+INSTALL_BODY = {"maximumDuration": "PT1H", "rebootSetting": "IfRequired",
+                "linuxParameters": {"classificationsToInclude": ["Critical", "Security"]}}
 OS = {"family": "Linux", "distro": "ubuntu", "version": "22.04", "prettyName": "Ubuntu 22.04.5 LTS"}
 
 
@@ -112,11 +114,14 @@ class FleetWriter:
         return op
 
     def install(self, machine: Machine, *, installed: int = 1, failed: int = 0, status: str = "Succeeded") -> str:
-        body = {"maximumDuration": "PT1H", "rebootSetting": "IfRequired",
-                "linuxParameters": {"classificationsToInclude": ["Critical", "Security"]}}
-        op = self._start(machine, "installPatches", body)
+        op = self.start_only(machine, "installPatches")
         self._report(machine, op, status, installation_result(installed=installed, failed=failed, status=status))
         return op
+
+    def start_only(self, machine: Machine, action: str) -> str:
+        """Request ``action`` (assessPatches or installPatches) and leave it to the agent; returns its id."""
+        body = {} if action == "assessPatches" else INSTALL_BODY
+        return self._start(machine, action, body)
 
     def _start(self, machine: Machine, action: str, body: dict[str, Any]) -> str:
         response = _ok(self.client.post(f"{vm_path(machine.name, machine.rg, machine.sub)}/{action}?{API}", json=body),
