@@ -8,6 +8,7 @@ token and the CA certificate to trust.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -51,6 +52,14 @@ class LiveServer:
         env.update(GUESTPATCH_SERVER=self.url, GUESTPATCH_DATA_DIR=str(self.data_dir))
         return env
 
+    def kill(self) -> None:
+        """SIGKILL the whole server (main process and workers), as if the machine died."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(timeout=10)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -82,6 +91,7 @@ def launch(data_dir: Path, *args: str, env: dict[str, str] | None = None, timeou
         stderr=subprocess.STDOUT,
         env=full_env,
         text=True,
+        start_new_session=True,  # its own process group: kill() takes its workers down with it
     )
     insecure = "--insecure-http" in args
     url = f"{'http' if insecure else 'https'}://127.0.0.1:{port}"

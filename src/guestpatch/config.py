@@ -107,6 +107,28 @@ class Config:
     lro_retry_after: int = _setting(
         1, "Retry-After seconds on 202 answers and operation-status answers of ARM actions.", parse=int
     )
+    engine: bool = _setting(
+        True,
+        "Run the orchestrator in this process. Several processes may: exactly one drives at a time "
+        "(PostgreSQL advisory lock; on SQLite a lease row), another takes over when it stops.",
+        parse=_parse_bool,
+    )
+    engine_interval: int = _setting(
+        2, "Seconds between the orchestrator's passes (reports in, waves started, commands out).", parse=int
+    )
+    auto_release: bool = _setting(
+        True, "Start each month's release automatically on its release day (see release_day).", parse=_parse_bool
+    )
+    release_day: str = _setting(
+        "2 tuesday",
+        "Monthly release day: an ordinal (1-4 or last) and a weekday, optionally +N/-N days, e.g. "
+        "'2 tuesday' (Patch Tuesday) or 'last friday -2'.",
+    )
+    rollout_policy_file: Path | None = _setting(
+        None,
+        "JSON file with the default rollout policy (keys as in docs/orchestrator.md); default: the built-in policy.",
+        parse=_parse_optional_path,
+    )
 
     @property
     def data_path(self) -> Path:
@@ -118,6 +140,29 @@ class Config:
     @property
     def store_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_path / 'guestpatch.db'}"
+
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def parse_release_day(text: str) -> tuple[int, int, int]:
+    """``"2 tuesday"`` → (ordinal 2, weekday 1, offset 0); ``"last friday -2"`` → (-1, 4, -2)."""
+    parts = text.lower().split()
+    problem = f"release_day {text!r} is not like '2 tuesday' or 'last friday -2'"
+    if len(parts) not in (2, 3):
+        raise ConfigError(problem, target="release_day")
+    ordinal = -1 if parts[0] == "last" else int(parts[0]) if parts[0] in {"1", "2", "3", "4"} else 0
+    if ordinal == 0 or parts[1] not in _WEEKDAYS:
+        raise ConfigError(problem, target="release_day")
+    offset = 0
+    if len(parts) == 3:
+        try:
+            offset = int(parts[2])
+        except ValueError as exc:
+            raise ConfigError(problem, target="release_day") from exc
+        if not -30 <= offset <= 30:
+            raise ConfigError("release_day offset must be within -30..+30 days", target="release_day")
+    return ordinal, _WEEKDAYS.index(parts[1]), offset
 
 
 def settings() -> tuple[dataclasses.Field[Any], ...]:
@@ -178,5 +223,8 @@ def _validate(config: Config) -> None:
         raise ConfigError(
             f"min_agent_version {config.min_agent_version!r} is not a version like 1.2.3", target="min_agent_version"
         )
+    if not 1 <= config.engine_interval <= 3600:
+        raise ConfigError("engine_interval must be between 1 and 3600 seconds", target="engine_interval")
+    parse_release_day(config.release_day)
     if config.log_level not in {"debug", "info", "warning", "error"}:
         raise ConfigError(f"log level {config.log_level!r} is not one of debug, info, warning, error")

@@ -24,21 +24,29 @@ from guestpatch.core.records import (
 from guestpatch.core.windows import OffPeak
 from guestpatch.engine.ports import RolloutRepository, UnitOfWork
 from guestpatch.errors import Conflict, NotFound
+from guestpatch.store.db import Database
+from guestpatch.store.rollouts import SqlRolloutRepository
 from guestpatch.testing import InMemoryRolloutRepository
 
-ADAPTERS = ["memory"]
+ADAPTERS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 NOW = datetime(2026, 1, 13, 8, tzinfo=UTC)
 
 
 def _make(name: str, request: pytest.FixtureRequest) -> RolloutRepository:
     if name == "memory":
         return InMemoryRolloutRepository()
+    if name == "sqlite":
+        db = Database(f"sqlite:///{request.getfixturevalue('tmp_path') / 'rollouts.db'}")
+        db.migrate()
+        return SqlRolloutRepository(db)
+    if name == "postgres":
+        return SqlRolloutRepository(Database(request.getfixturevalue("postgres_clean_url")))
     raise AssertionError(f"no adapter {name}")  # pragma: no cover
 
 
 @pytest.fixture(params=ADAPTERS)
 def repository(request: pytest.FixtureRequest) -> Iterator[RolloutRepository]:
-    yield _make(request.param, request)
+    return _make(request.param, request)
 
 
 def _rollout(version: int = 1, rollout_id: str = "r1") -> RolloutRecord:
@@ -94,7 +102,8 @@ def test_commit_replaces_record_and_upserts_machines(repository: RolloutReposito
     m2 = _machine("m2", status=MachineStatus.INSTALLING, attempts=1, key="r1/m2/1")
     repository.commit(UnitOfWork(rollout=changed, expected_version=1, machines=[m2]))
     record, machines = repository.load("r1")
-    assert record.status is RolloutStatus.RUNNING and record.version == 2
+    assert record.status is RolloutStatus.RUNNING
+    assert record.version == 2
     assert [m.machine.name for m in machines] == ["m1", "m2"]
     assert machines[1] == m2
 
@@ -107,7 +116,8 @@ def test_commit_with_a_stale_version_changes_nothing(repository: RolloutReposito
         repository.commit(UnitOfWork(rollout=stale, expected_version=4, machines=[_machine("m1", attempts=9)],
                                      commands=[_command("k1")]))
     record, machines = repository.load("r1")
-    assert record.version == 1 and machines[0].attempts == 0
+    assert record.version == 1
+    assert machines[0].attempts == 0
     assert repository.outbox() == []
 
 
@@ -154,7 +164,8 @@ def test_stored_record_does_not_follow_later_changes(repository: RolloutReposito
     live.frozen["ubuntu"]["openssl"] = "changed"
     live.history.append({"event": "x"})
     record, _ = repository.load("r1")
-    assert record.frozen == {"ubuntu": {"openssl": "3.0.2-1"}} and record.history == []
+    assert record.frozen == {"ubuntu": {"openssl": "3.0.2-1"}}
+    assert record.history == []
 
 
 def test_list_rollouts_oldest_first(repository: RolloutRepository) -> None:

@@ -11,12 +11,13 @@ from fastapi.responses import JSONResponse
 from guestpatch import __version__, web
 from guestpatch.api import errors
 from guestpatch.api.agent import routes as agent_routes
-from guestpatch.api.agent.fastpath import GoalStateFastPath
+from guestpatch.api.agent.fastpath import AgentFastPath
 from guestpatch.api.arm import patches as arm_patches
 from guestpatch.api.arm import vms as arm_vms
 from guestpatch.api.middleware import BearerAuth, BodyLimit
 from guestpatch.api.ops import agents as ops_agents
 from guestpatch.api.ops import history as ops_history
+from guestpatch.api.ops import rollouts as ops_rollouts
 from guestpatch.api.ops import topology as ops_topology
 from guestpatch.api.state import AppState
 
@@ -61,6 +62,7 @@ def create_app(state: AppState, *, background: bool = False) -> FastAPI:
     app.include_router(ops_topology.router)
     app.include_router(ops_agents.router)
     app.include_router(ops_history.router)
+    app.include_router(ops_rollouts.router)
     app.include_router(agent_routes.router)
     web.install(app, state)
 

@@ -14,39 +14,39 @@ _ASSESSMENT = ["ImageDefault", "AutomaticByPlatform"]
 _REBOOT = ["Unknown", "IfRequired", "Never", "Always"]
 
 
-def _obj(properties: dict[str, Any], *, required: list[str] | None = None) -> dict[str, Any]:
+def obj(properties: dict[str, Any], *, required: list[str] | None = None) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": True}
     if required:
         schema["required"] = required
     return schema
 
 
-_PLATFORM_SETTINGS = _obj(
+_PLATFORM_SETTINGS = obj(
     {
         "rebootSetting": {"type": "string", "enum": _REBOOT},
         "bypassPlatformSafetyChecksOnUserSchedule": {"type": "boolean"},
     }
 )
-_SUB_RESOURCE = _obj({"id": {"type": "string"}})
+_SUB_RESOURCE = obj({"id": {"type": "string"}})
 
-VM_PROPERTIES = _obj(
+VM_PROPERTIES = obj(
     {
-        "hardwareProfile": _obj({"vmSize": {"type": "string"}}),
-        "storageProfile": _obj(
+        "hardwareProfile": obj({"vmSize": {"type": "string"}}),
+        "storageProfile": obj(
             {
-                "imageReference": _obj(
+                "imageReference": obj(
                     {k: {"type": "string"} for k in ("publisher", "offer", "sku", "version")}
                 ),
-                "osDisk": _obj({"osType": {"type": "string", "enum": ["Linux", "Windows"]}}),
+                "osDisk": obj({"osType": {"type": "string", "enum": ["Linux", "Windows"]}}),
             }
         ),
-        "osProfile": _obj(
+        "osProfile": obj(
             {
                 "computerName": {"type": "string"},
-                "linuxConfiguration": _obj(
+                "linuxConfiguration": obj(
                     {
                         "provisionVMAgent": {"type": "boolean"},
-                        "patchSettings": _obj(
+                        "patchSettings": obj(
                             {
                                 "patchMode": {"type": "string", "enum": _PATCH_MODES_LINUX},
                                 "assessmentMode": {"type": "string", "enum": _ASSESSMENT},
@@ -55,12 +55,12 @@ VM_PROPERTIES = _obj(
                         ),
                     }
                 ),
-                "windowsConfiguration": _obj(
+                "windowsConfiguration": obj(
                     {
                         "provisionVMAgent": {"type": "boolean"},
                         "enableAutomaticUpdates": {"type": "boolean"},
                         "timeZone": {"type": "string"},
-                        "patchSettings": _obj(
+                        "patchSettings": obj(
                             {
                                 "patchMode": {"type": "string", "enum": _PATCH_MODES_WINDOWS},
                                 "assessmentMode": {"type": "string", "enum": _ASSESSMENT},
@@ -77,7 +77,7 @@ VM_PROPERTIES = _obj(
     }
 )
 
-VIRTUAL_MACHINE = _obj(
+VIRTUAL_MACHINE = obj(
     {
         "location": {"type": "string"},
         "tags": {"type": "object", "additionalProperties": {"type": "string"}},
@@ -87,7 +87,7 @@ VIRTUAL_MACHINE = _obj(
     required=["location"],
 )
 
-VIRTUAL_MACHINE_UPDATE = _obj(
+VIRTUAL_MACHINE_UPDATE = obj(
     {
         "tags": {"type": "object", "additionalProperties": {"type": "string"}},
         "zones": {"type": "array", "items": {"type": "string"}},
@@ -95,11 +95,11 @@ VIRTUAL_MACHINE_UPDATE = _obj(
     }
 )
 
-INSTALL_PATCHES = _obj(
+INSTALL_PATCHES = obj(
     {
         "maximumDuration": {"type": "string", "description": "ISO 8601 duration, PT5M to PT4H"},
         "rebootSetting": {"type": "string", "enum": ["IfRequired", "Never", "Always"]},
-        "linuxParameters": _obj(
+        "linuxParameters": obj(
             {
                 "classificationsToInclude": {"type": "array", "items": {"type": "string",
                                                                       "enum": ["Critical", "Security", "Other"]}},
@@ -108,7 +108,7 @@ INSTALL_PATCHES = _obj(
                 "maintenanceRunId": {"type": "string"},
             }
         ),
-        "windowsParameters": _obj(
+        "windowsParameters": obj(
             {
                 "classificationsToInclude": {"type": "array", "items": {"type": "string"}},
                 "kbNumbersToInclude": {"type": "array", "items": {"type": "string"}},
@@ -120,7 +120,7 @@ INSTALL_PATCHES = _obj(
     required=["rebootSetting"],
 )
 
-REGION = _obj(
+REGION = obj(
     {
         "name": {"type": "string"},
         "displayName": {"type": "string"},
@@ -131,7 +131,7 @@ REGION = _obj(
     required=["name", "timeZone"],
 )
 
-IMAGE = _obj(
+IMAGE = obj(
     {
         "publisher": {"type": "string"},
         "offer": {"type": "string"},
@@ -144,7 +144,7 @@ IMAGE = _obj(
     required=["publisher", "offer", "sku", "osType", "family", "version"],
 )
 
-ENROLLMENT_TOKEN = _obj(
+ENROLLMENT_TOKEN = obj(
     {
         "subscription": {"type": "string"},
         "resourceGroup": {"type": "string"},

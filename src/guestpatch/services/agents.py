@@ -17,6 +17,7 @@ from guestpatch.core import agent_messages as messages
 from guestpatch.core import vm as vmdoc
 from guestpatch.core.regions import normalize_location
 from guestpatch.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
+from guestpatch.services import engine_reports
 from guestpatch.services.goal_index import GoalIndex
 from guestpatch.services.patch_ops import ASSESS, INSTALL
 from guestpatch.services.versions import older_than
@@ -142,7 +143,7 @@ class AgentService:
                 {
                     "id": active.id,
                     "kind": active.kind,
-                    "origin": active.origin,
+                    "origin": "User" if active.origin == "User" else "Platform",
                     "requestedAt": active.requested_at.isoformat().replace("+00:00", "Z"),
                     "parameters": active.parameters,
                 }
@@ -178,6 +179,8 @@ class AgentService:
             )
             if record.power_state != "running":
                 vm_store.set_power_state(conn, record, "running", now=now)
+            if beat.health is not None:
+                engine_reports.on_health(conn, record, str(beat.health.get("state")), now)
 
     # ------------------------------------------------------------------ reports
     def report(self, vm: int, op_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -210,6 +213,9 @@ class AgentService:
                     op_store.replace_patches(conn, vm, op.id, _patch_rows(report.result))
                 elif op.kind == INSTALL:
                     self._post_install_assessment(conn, op, now)
+                record = vm_store.get_by_row(conn, vm)
+                if record is not None:
+                    engine_reports.on_result(conn, op, record, report.result, now)
                 agent_store.bump_goal(conn, [vm])
                 changed = True
         if changed:

@@ -22,6 +22,7 @@ from guestpatch.config import Config
 from guestpatch.core.durations import parse_duration
 from guestpatch.core.patch_requests import parse_install_parameters
 from guestpatch.errors import Conflict, NotFound
+from guestpatch.services import engine_reports
 from guestpatch.services.versions import older_than
 from guestpatch.store import agents as agent_store
 from guestpatch.store import operations as op_store
@@ -45,7 +46,7 @@ class PatchOperations:
     on_goal_change: Callable[[list[int]], None] = lambda _vms: None
 
     def start(
-        self, key: VmKey, kind: str, body: dict[str, Any], *, api_version: str, origin: str = "User",
+        self, key: VmKey, kind: str, body: dict[str, Any], *, api_version: str | None, origin: str = "User",
         idempotency_key: str | None = None,
     ) -> Operation:
         """Queue an operation on the VM at ``key`` (ARM action or orchestrator)."""
@@ -135,6 +136,12 @@ class PatchOperations:
                 if op_store.finish(conn, op, status="Failed", error={"code": AGENT_SILENT, "message": reason}, now=now):
                     failed.append(op.id)
                     changed.append(op.vm)
+                    record = vm_store.get_by_row(conn, op.vm)
+                    if record is not None:
+                        engine_reports.on_failure(
+                            conn, op, engine_reports.machine_name(record), picked_up=op.status != "Queued",
+                            reason=reason, now=now,
+                        )
                     log.warning("operation %s on VM row %s failed: %s", op.id, op.vm, reason)
             if changed:
                 agent_store.bump_goal(conn, changed)

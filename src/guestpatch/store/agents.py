@@ -162,6 +162,11 @@ def touch(conn: Connection, vm: int, *, now: datetime) -> None:
     conn.execute(update(agent_status).where(agent_status.c.vm == vm).values(last_seen=now))
 
 
+def all_statuses(conn: Connection) -> dict[int, AgentStatus]:
+    rows = conn.execute(select(agent_status)).mappings()
+    return {int(r["vm"]): AgentStatus(**{f: r[f] for f in AgentStatus.__dataclass_fields__}) for r in rows}
+
+
 def get_status(conn: Connection, vm: int) -> AgentStatus | None:
     row = conn.execute(select(agent_status).where(agent_status.c.vm == vm)).mappings().first()
     if row is None:

@@ -178,6 +178,21 @@ def latest_finished(conn: Connection, vm: int, kind: str) -> Operation | None:
     return _op(row) if row else None
 
 
+def last_assessments(conn: Connection) -> dict[int, datetime]:
+    """When each VM was last assessed (requested time of its newest assessment that did not fail)."""
+    o = operations.c
+    rows = conn.execute(
+        select(o.vm, func.max(o.requested_at))
+        .where(o.kind == "assessPatches", o.status.in_(("Queued", "InProgress", "Succeeded")))
+        .group_by(o.vm)
+    )
+    return {int(vm): when for vm, when in rows}
+
+
+def busy_vms(conn: Connection) -> set[int]:
+    return {int(vm) for vm in conn.execute(select(operations.c.vm).where(operations.c.active)).scalars()}
+
+
 # ---------------------------------------------------------------- latest assessed patches
 
 

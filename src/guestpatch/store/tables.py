@@ -275,6 +275,20 @@ consumed_reports = Table(
     Column("rollout", String(100), nullable=False),
 )
 
+engine_inbox = Table(
+    "engine_inbox",
+    metadata,
+    Column("id", String(450), primary_key=True),  # AgentReport.id: unique per report
+    Column("position", BigInteger, nullable=False, unique=True),
+    Column("key", String(400), nullable=False),  # the command's key
+    Column("machine", String(400), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("at", Timestamp, nullable=False),
+    Column("payload", Json, nullable=False),  # not_offered, offers, detail
+    Column("acked", Boolean, nullable=False),
+    Index("ix_engine_inbox_pending", "acked", "position"),
+)
+
 engine_leases = Table(
     "engine_leases",
     metadata,

@@ -1,4 +1,4 @@
-"""Rollouts: the orchestrator's durable state, command outbox, applied reports, and the engine lease.
+"""Rollouts: the orchestrator's durable state, command outbox, report inbox, applied reports, engine lease.
 
 Revision ID: 0003
 Revises: 0002
@@ -66,6 +66,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_consumed_reports"),
     )
     op.create_table(
+        "engine_inbox",
+        sa.Column("id", sa.String(450), nullable=False),
+        sa.Column("position", sa.BigInteger, nullable=False),
+        sa.Column("key", sa.String(400), nullable=False),
+        sa.Column("machine", sa.String(400), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("at", Ts, nullable=False),
+        sa.Column("payload", Json, nullable=False),
+        sa.Column("acked", sa.Boolean, nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_engine_inbox"),
+        sa.UniqueConstraint("position", name="uq_engine_inbox_position"),
+    )
+    op.create_index("ix_engine_inbox_pending", "engine_inbox", ["acked", "position"])
+    op.create_table(
         "engine_leases",
         sa.Column("name", sa.String(32), nullable=False),
         sa.Column("holder", sa.String(100), nullable=False),
@@ -76,6 +90,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("engine_leases")
+    op.drop_table("engine_inbox")
     op.drop_table("consumed_reports")
     op.drop_table("engine_outbox")
     op.drop_table("rollout_attempts")
