@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from guestpatch import __version__, web
 from guestpatch.api import errors
 from guestpatch.api.agent import routes as agent_routes
-from guestpatch.api.agent.fastpath import AgentFastPath
+from guestpatch.api.agent.fastpath import GoalStateFastPath
 from guestpatch.api.arm import patches as arm_patches
 from guestpatch.api.arm import vms as arm_vms
 from guestpatch.api.middleware import BearerAuth, BodyLimit
