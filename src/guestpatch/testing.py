@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 class FakeClock:
     """A :class:`guestpatch.clock.Clock` that moves only when told (or when slept on)."""
 
+    rate = 1.0
+
     def __init__(self, start: datetime | None = None) -> None:
         start = start or datetime(2026, 1, 13, 0, 0, tzinfo=UTC)
         if start.tzinfo is None:

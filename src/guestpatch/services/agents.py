@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from guestpatch.clock import Clock
+from guestpatch.clock import Clock, agent_seconds
 from guestpatch.config import Config
 from guestpatch.core import agent_messages as messages
 from guestpatch.core import vm as vmdoc
@@ -234,7 +233,7 @@ class AgentService:
             location=install.location,
             api_version=None,
             now=now,
-            deadline=now + timedelta(seconds=self.config.agent_pickup_timeout),
+            deadline=now + agent_seconds(self.clock, self.config.agent_pickup_timeout),
             idempotency_key=f"post-install:{install.id}",
         )
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 
 from guestpatch.clock import Clock
 from guestpatch.config import Config
@@ -20,7 +19,7 @@ from guestpatch.errors import Conflict, GuestpatchError, NotFound
 from guestpatch.services import engine_reports
 from guestpatch.services.agents import TIME_ZONE_TAG
 from guestpatch.services.catalogs import Catalogs
-from guestpatch.services.instance import STALE_POLLS
+from guestpatch.services.instance import agent_silence
 from guestpatch.services.patch_ops import ASSESS, INSTALL, PatchOperations
 from guestpatch.services.versions import older_than
 from guestpatch.store import agents as agent_store
@@ -88,8 +87,7 @@ class OperationsGateway:
             status = agent_store.get_status(conn, record.id)
         if status is None:
             return False
-        silence = timedelta(seconds=STALE_POLLS * self.config.agent_poll_interval + self.config.agent_long_poll)
-        return self.clock.now() - status.last_seen <= silence
+        return self.clock.now() - status.last_seen <= agent_silence(self.config, self.clock)
 
     def reports(self, limit: int = 10_000) -> list[AgentReport]:
         with self.db.connect() as conn:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from guestpatch.clock import Clock
+from guestpatch.clock import Clock, agent_seconds
 from guestpatch.config import Config
 from guestpatch.services import views
 from guestpatch.services.catalogs import Catalogs
@@ -20,6 +20,11 @@ from guestpatch.store.vms import VmRecord
 
 #: An agent silent for this many poll intervals is shown Not Ready and its power state unknown.
 STALE_POLLS = 3
+
+
+def agent_silence(config: Config, clock: Clock) -> timedelta:
+    """How long an agent may be silent before it counts as not reporting (in the clock's time)."""
+    return agent_seconds(clock, STALE_POLLS * config.agent_poll_interval + config.agent_long_poll)
 
 
 @dataclass(frozen=True)
@@ -37,9 +42,7 @@ class InstanceViews:
             assessment = op_store.latest_finished(conn, record.id, "assessPatches")
             installation = op_store.latest_finished(conn, record.id, "installPatches")
             active = op_store.active_for_vm(conn, record.id)
-        stale = status is None or now - status.last_seen > timedelta(
-            seconds=STALE_POLLS * self.config.agent_poll_interval + self.config.agent_long_poll
-        )
+        stale = status is None or now - status.last_seen > agent_silence(self.config, self.clock)
         power = record.power_state
         if power == "running" and stale:
             power = "unknown"

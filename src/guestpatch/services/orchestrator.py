@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from guestpatch.clock import Clock
@@ -25,7 +24,7 @@ from guestpatch.errors import Conflict, GuestpatchError, InvalidInput
 from guestpatch.services import engine_reports
 from guestpatch.services.catalogs import Catalogs
 from guestpatch.services.engine_gateway import OperationsGateway, StoreFleetSource
-from guestpatch.services.instance import STALE_POLLS
+from guestpatch.services.instance import agent_silence
 from guestpatch.services.patch_ops import ASSESS, PatchOperations
 from guestpatch.store import agents as agent_store
 from guestpatch.store import operations as op_store
@@ -83,7 +82,7 @@ class Orchestrator:
             last_by_row = op_store.last_assessments(conn)
             busy_rows = op_store.busy_vms(conn)
             statuses = agent_store.all_statuses(conn)
-        silence = timedelta(seconds=STALE_POLLS * self.config.agent_poll_interval + self.config.agent_long_poll)
+        silence = agent_silence(self.config, self.clock)
         skip = {
             name for name, r in records.items()
             if r.id in busy_rows or r.id not in statuses or now - statuses[r.id].last_seen > silence

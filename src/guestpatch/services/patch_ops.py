@@ -12,12 +12,12 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
-from guestpatch.clock import Clock
+from guestpatch.clock import Clock, agent_seconds
 from guestpatch.config import Config
 from guestpatch.core.durations import parse_duration
 from guestpatch.core.patch_requests import parse_install_parameters
@@ -73,7 +73,7 @@ class PatchOperations:
                 location=record.location,
                 api_version=api_version,
                 now=now,
-                deadline=now + timedelta(seconds=self.config.agent_pickup_timeout),
+                deadline=now + agent_seconds(self.clock, self.config.agent_pickup_timeout),
                 idempotency_key=idempotency_key,
             )
             agent_store.bump_goal(conn, [record.id])
@@ -150,8 +150,8 @@ class PatchOperations:
         return failed
 
     def _overdue(self, op: Operation, now: datetime) -> str | None:
-        pickup = timedelta(seconds=self.config.agent_pickup_timeout)
-        silence = timedelta(seconds=self.config.operation_progress_timeout)
+        pickup = agent_seconds(self.clock, self.config.agent_pickup_timeout)
+        silence = agent_seconds(self.clock, self.config.operation_progress_timeout)
         if op.status == "Queued":
             if now - op.requested_at >= pickup:
                 return (
