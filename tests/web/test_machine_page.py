@@ -53,7 +53,7 @@ def test_the_agent_box_shows_state_version_and_os(board: Board) -> None:
 
 
 def test_the_last_assessment_lists_its_patches(board: Board) -> None:
-    """Counts, and every patch with its version, classification and reboot behaviour."""
+    """Counts, and every patch with its version, classification and reboot behaviour, Security first."""
     w = board.fleet
     machine = w.agent(w.vm("ass1"))
     w.assess(machine, critical=2, other=1)
@@ -65,11 +65,36 @@ def test_the_last_assessment_lists_its_patches(board: Board) -> None:
         r'<td data-label="Classification"><span class="[^"]+">([^<]+)</span></td>\s*<td data-label="Reboot">([^<]+)<',
         _section(html, "assessment"),
     )
-    assert sorted(rows) == [
+    assert rows == [
         ("libssl0", "3.0.0", "Security", "CanRequestReboot"),
         ("libssl1", "3.0.1", "Security", "CanRequestReboot"),
         ("tzdata0", "20260", "Other", "—"),
     ]
+
+
+def test_a_newer_assessment_on_its_way_is_announced_above_the_last_result(board: Board) -> None:
+    """While an assessment is queued, the box still shows the last finished one, and says a new one comes."""
+    w = board.fleet
+    machine = w.agent(w.vm("again1"))
+    w.assess(machine, critical=1, other=0)
+    board.clock.advance(timedelta(minutes=3))
+    w.start_only(machine, "assessPatches")
+    box = _section(board.api.client.get(URL.format("again1")).text, "assessment")
+    assert "A new assessment is queued since 2026-11-26 08:03 UTC." in box
+    assert re.search(r'tone-ok">Succeeded</span> 2026-11-26 08:00 UTC', box)
+    assert '<strong id="assessment-critical">1</strong>' in box
+
+
+def test_an_assessment_the_agent_never_answered_shows_as_failed_with_the_reason(board: Board) -> None:
+    """The server fails an assessment its agent did not pick up; the box shows Failed and why."""
+    w = board.fleet
+    machine = w.agent(w.vm("mute1"))
+    w.start_only(machine, "assessPatches")
+    board.clock.advance(timedelta(seconds=board.api.state.config.agent_pickup_timeout))
+    board.api.state.patch_ops.sweep()
+    box = _section(board.api.client.get(URL.format("mute1")).text, "assessment")
+    assert 'tone-bad">Failed</span>' in box
+    assert "did not start the operation" in box
 
 
 def test_the_history_lists_installations_and_assessments_newest_first(board: Board) -> None:

@@ -108,15 +108,6 @@ class MachinePage:
 
 
 @dataclass(frozen=True)
-class PatchView:
-    name: str
-    version: str | None
-    classification: str
-    reboot_behavior: str | None
-    published: datetime | None
-
-
-@dataclass(frozen=True)
 class OperationView:
     id: str
     kind: str
@@ -126,6 +117,7 @@ class OperationView:
     ended_at: datetime | None
     installed: int | None
     failed: int | None
+    reboot_pending: bool  # an assessment found a reboot pending
     error: str | None
 
 
@@ -161,7 +153,8 @@ class MachineDetail:
     reboot_setting: str | None
     instance_view: dict[str, Any]  # exactly what the ARM instanceView route answers
     health: dict[str, Any] | None
-    patches: list[PatchView]
+    patches: list[op_store.PatchRow]  # of the latest assessment: Critical, Security, then the rest, by name
+    last_assessment: OperationView | None  # the latest that ended (not superseded)
     operations: list[OperationView]
     facts: MachineFacts
     at: datetime
@@ -311,7 +304,8 @@ class FleetViews:
             reboot_setting=spec.reboot_setting,
             instance_view=view,
             health=status.health if status else None,
-            patches=[PatchView(p.name, p.version, p.classification, p.reboot_behavior, p.published) for p in patches],
+            patches=sorted(patches, key=lambda p: (_class_rank(p.classification), p.name, p.version or "")),
+            last_assessment=next((o for o in ops if o.kind == ASSESS and o.ended_at and o.status != "Canceled"), None),
             operations=ops,
             facts=facts,
             at=now,
@@ -368,6 +362,10 @@ class FleetViews:
         ).select_from(joined)
 
 
+def _class_rank(classification: str) -> int:
+    return CRITICAL_SECURITY.index(classification) if classification in CRITICAL_SECURITY else 2
+
+
 def _mode_rank(mode: str) -> int:
     return PATCH_MODES.index(mode) if mode in PATCH_MODES else len(PATCH_MODES)
 
@@ -398,6 +396,7 @@ def _operation(op: op_store.Operation) -> OperationView:
         id=op.id, kind=op.kind, origin=op.origin, status=str(result.get("status") or op.status),
         requested_at=op.requested_at, ended_at=op.ended_at,
         installed=installed if isinstance(installed, int) else None,
-        failed=failed if isinstance(failed, int) else None, error=message,
+        failed=failed if isinstance(failed, int) else None, reboot_pending=result.get("rebootPending") is True,
+        error=message,
     )
 
