@@ -13,7 +13,7 @@ One file per operation in ``STATE_DIR/reports/<operationId>.json``::
 
     {"operationId": "…", "kind": "installPatches", "startedAt": "…", "sequence": 7,
      "final": {"sequence": 7, "status": "Succeeded", "startedAt": "…", "result": {…}} | null,
-     "delivered": null | "accepted" | "dropped"}
+     "delivered": null | "accepted" | "dropped", "duplicate": true | false}
 
 Reports of one operation are sent one at a time (a lock), so a later sequence never overtakes an
 earlier one on the wire; InProgress reports after the final one are not sent.
@@ -136,6 +136,7 @@ class Outbox:
                 record["delivered"] = DROPPED
             else:
                 record["delivered"] = ACCEPTED
+                record["duplicate"] = bool(answer.get("duplicate"))  # the server had it (a resend)
                 log.info(
                     "operation %s reported %s%s", operation_id, record["final"]["status"],
                     " (the server had it already)" if answer.get("duplicate") else "",
