@@ -266,7 +266,7 @@ class FleetViews:
                     target=name,
                 )
             row = conn.execute(
-                self._fleet(now).where(virtual_machines.c.id == record.id)
+                self._fleet(now, only=record.id).where(virtual_machines.c.id == record.id)
             ).mappings().one()
             status = agent_store.get_status(conn, record.id)
             patches = op_store.patches_of(conn, record.id)
@@ -316,15 +316,18 @@ class FleetViews:
         """Agents last seen before this moment count as not reporting (as in the instance view)."""
         return now - timedelta(seconds=STALE_POLLS * self.config.agent_poll_interval + self.config.agent_long_poll)
 
-    def _fleet(self, now: datetime) -> Select[Any]:
-        """Every machine with its patch status and pending counts (one row per machine)."""
+    def _fleet(self, now: datetime, *, only: int | None = None) -> Select[Any]:
+        """Every machine (or the one with row id ``only``) with its patch status and pending counts."""
         t, a, o, p = virtual_machines.c, agent_status.c, operations.c, vm_patches.c
+        mine_p = [p.vm == only] if only is not None else []  # SQLite does not push the filter down itself
+        mine_o = [o.vm == only] if only is not None else []
         counts = (
             select(
                 p.vm.label("vm"),
                 func.sum(case((p.classification.in_(CRITICAL_SECURITY), 1), else_=0)).label("critical"),
                 func.count().label("patches"),
             )
+            .where(*mine_p)
             .group_by(p.vm)
             .subquery("counts")
         )
@@ -335,10 +338,10 @@ class FleetViews:
                 o.result["status"].as_string().label("result_status"),
                 func.row_number().over(partition_by=o.vm, order_by=(o.requested_at.desc(), o.id.desc())).label("rn"),
             )
-            .where(o.kind == INSTALL, o.status.in_(op_store.FINAL))
+            .where(o.kind == INSTALL, o.status.in_(op_store.FINAL), *mine_o)
             .subquery("ranked")
         )
-        assessed = select(o.vm.label("vm")).where(o.kind == ASSESS, o.status == "Succeeded").group_by(o.vm)
+        assessed = select(o.vm.label("vm")).where(o.kind == ASSESS, o.status == "Succeeded", *mine_o).group_by(o.vm)
         assessed_sq = assessed.subquery("assessed")
         critical = func.coalesce(counts.c.critical, 0)
         status = case(
