@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,3 +102,17 @@ def test_a_restarted_agent_finishes_locally_and_its_late_report_is_dropped(
     assert arm.status(url)["status"] == "Failed"
     assert agent.process is not None
     assert agent.process.poll() is None
+
+
+def test_a_live_agent_keeps_a_long_installation_alive(machines: MachineFactory, arm: Arm) -> None:
+    """dpkg held twice as long as the silence timeout: the agent's keepalives keep it InProgress, it Succeeds."""
+    agent = machines("apt", "patient1")
+    url = start_slow_install(agent, arm)
+    time.sleep(2 * SILENCE)  # the scenario needs the time to pass; nothing is timed
+    try:
+        assert arm.status(url)["status"] == "InProgress"
+    finally:
+        release_dpkg(agent)
+    done = arm.wait(url, timeout=60)
+    assert done["status"] == "Succeeded"
+    assert done["properties"]["output"]["installedPatchCount"] == 1

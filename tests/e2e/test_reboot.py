@@ -20,7 +20,7 @@ from tests.e2e.test_fleet import dpkg_versions
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
-POWER_OFF = Path(__file__).with_name("power_off.py")
+POWER_OFF = Path(__file__).parents[1] / "agent/daemon/power_off.py"
 
 
 def test_an_installation_interrupted_by_its_reboot_completes_and_is_reported_once(
