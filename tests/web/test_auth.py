@@ -168,6 +168,13 @@ def test_logout_needs_the_session_csrf_token(sqlite_board: Board) -> None:
     assert sqlite_board.browser.get("/ui/", follow_redirects=False).status_code == 200
 
 
+def test_a_non_ascii_csrf_value_is_refused_not_a_crash(sqlite_board: Board) -> None:
+    """Whatever a form sends as its token, the answer is 403, never 500."""
+    sqlite_board.login()
+    response = sqlite_board.browser.post("/ui/logout", data={"csrf": "jeton-é-🙂"}, follow_redirects=False)
+    assert response.status_code == 403
+
+
 def test_logout_refuses_another_sessions_csrf_token(sqlite_board: Board) -> None:
     """The CSRF token of one session does not work with the cookie of another."""
     first_csrf = sqlite_board.login()

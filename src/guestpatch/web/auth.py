@@ -13,7 +13,6 @@ is no session yet to protect).
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -80,7 +79,7 @@ def operator(request: Request) -> Operator:
         if session is None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             raise LoginRequired(target)
-        who = Operator(session.token_name, board.codec.csrf_token(session), "session")
+        who = Operator(session.token_name, board.codec.csrf_token(session), "session", session)
     request.state.operator = who
     return who
 
@@ -91,19 +90,15 @@ Who = Annotated[Operator, Depends(operator)]
 async def form_operator(request: Request, who: Who) -> tuple[Operator, FormData]:
     """For state-changing POSTs: the operator, once the form's CSRF token matched the session's."""
     form = await request.form()
-    if who.via == "session":
+    if who.session is not None:
         presented = form.get("csrf")
-        if not isinstance(presented, str) or who.csrf is None or not _same(who.csrf, presented):
+        if not isinstance(presented, str) or not dashboard(request).codec.csrf_ok(who.session, presented):
             raise Forbidden(
                 "The form's security token is missing or does not belong to your session. Reload the page and "
                 "try again.",
                 code="CsrfTokenMismatch",
             )
     return who, form
-
-
-def _same(expected: str, presented: str) -> bool:
-    return hmac.compare_digest(expected.encode(), presented.encode())
 
 
 router = APIRouter(prefix=PREFIX, route_class=DashboardRoute, include_in_schema=False)

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from guestpatch import __version__
 from guestpatch.errors import ClientError, GuestpatchError
 from guestpatch.web import charts, formatting
+from guestpatch.web.sessions import Session
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class Operator:
     name: str
     csrf: str | None  # the session's CSRF token; None for bearer requests (no cookie, no CSRF risk)
     via: str  # "session" or "bearer"
+    session: Session | None = None
 
 
 class LoginRequired(Exception):

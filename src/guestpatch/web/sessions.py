@@ -80,7 +80,8 @@ class SessionCodec:
         return self._sign(b"csrf:" + session.session_id.encode())
 
     def csrf_ok(self, session: Session, presented: str | None) -> bool:
-        return bool(presented) and hmac.compare_digest(self.csrf_token(session), presented or "")
+        """Whether ``presented`` is this session's CSRF token (constant-time comparison)."""
+        return bool(presented) and hmac.compare_digest(self.csrf_token(session).encode(), (presented or "").encode())
 
     def _sign(self, data: bytes) -> str:
         return _b64(hmac.new(self._key, data, hashlib.sha256).digest())
