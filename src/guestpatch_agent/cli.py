@@ -8,7 +8,7 @@
     guestpatch-agent resume [--root DIR]
     guestpatch-agent configure-patching --mode AutomaticByPlatform|ImageDefault [--root DIR]
     guestpatch-agent enroll --server https://HOST:PORT --token T [--ca-file F] [--name N --location L ...]
-    guestpatch-agent run [--root DIR] [--once]
+    guestpatch-agent run [--root DIR] [--once] [--assessment-only] [--no-refresh]
 
 Exit codes: 0 the operation succeeded (or completed with warnings), 1 it failed (the JSON says why),
 2 bad command-line input (one line on stderr); ``run`` also 3: enroll again (``service.py``).
@@ -111,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = commands.add_parser("run", parents=[common], help="serve the enrolled machine: the daemon")
     d.add_argument("--once", action="store_true", help="one goal-state poll, its work and a heartbeat, then exit")
+    d.add_argument(
+        "--assessment-only", action="store_true",
+        help="assess only: refuse every installation and leave the OS's auto-updaters as they are",
+    )
+    d.add_argument("--no-refresh", action="store_true", help="assess without refreshing the package lists (no root)")
     _reboot_flags(d)
     return parser
 

@@ -3,12 +3,18 @@
 ::
 
     guestpatch-agent run [--state-dir DIR] [--root DIR] [--once] [--reboot-command CMD]
+                         [--assessment-only] [--no-refresh]
 
 Exit codes: 0 stopped (SIGTERM) or ``--once`` done; 1 the machine cannot be served (no os-release,
 a goal-state request refused, the server unreachable with ``--once``); 2 bad flags; 3 enroll again
 (not enrolled, the credential revoked, the VM resource deleted). Without an enrollment, an
 installation interrupted by a reboot is still finished and printed (as ``resume`` does) before the
 exit 3, so the boot unit keeps finishing local installations.
+
+``--assessment-only`` serves a machine that must not be changed (the demo's host): assessments run,
+every installation is refused (``work.py``), the OS's auto-updaters are left as they are
+(:class:`LeaveAutoUpdates`), nothing reboots. ``--no-refresh`` assesses from the package lists as they
+are, which needs no root.
 """
 
 import logging
@@ -16,13 +22,13 @@ import os
 import random
 import signal
 import sys
-from typing import Any, List, Optional, TextIO
+from typing import Any, List, Optional, TextIO, Tuple
 
 from guestpatch_agent import __version__
 from guestpatch_agent.autoupdate import AutoUpdateControl
 from guestpatch_agent.clock import SystemClock, format_time
 from guestpatch_agent.daemon import EXIT_ENROLL, Daemon, Stopped
-from guestpatch_agent.errors import NotEnrolled, UsageError
+from guestpatch_agent.errors import AgentError, NotEnrolled, UsageError
 from guestpatch_agent.identity import load_identity
 from guestpatch_agent.machine import boot_time, os_facts
 from guestpatch_agent.osrelease import read_distro
@@ -67,11 +73,15 @@ def cmd_run(args: Any, out: TextIO, settings: AgentSettings) -> int:
             detected.append(detect_backend(runner, root, distro))
         return detected[0]
 
+    assessment_only = bool(getattr(args, "assessment_only", False))
+    rebooter = None if assessment_only else _rebooter(args.reboot_command, runner, root)
     machine = Machine(root=root, distro=distro, state_dir=state_dir, clock=clock, settings=settings,
-                      rebooter=_rebooter(args.reboot_command, runner, root), backend=backend)  # fmt: skip
+                      rebooter=rebooter, backend=backend, installations=not assessment_only,
+                      refresh=not getattr(args, "no_refresh", False))  # fmt: skip
     outbox = Outbox(state_dir, plane, clock)
     worker = Worker(machine, outbox, threaded=not args.once, out=out)
-    modes = PatchModes(state_dir, AutoUpdateControl(runner, root, state_dir), clock)
+    control = LeaveAutoUpdates() if assessment_only else AutoUpdateControl(runner, root, state_dir)
+    modes = PatchModes(state_dir, control, clock)
     facts = os_facts(distro)
     booted = boot_time(root)
 
@@ -85,8 +95,8 @@ def cmd_run(args: Any, out: TextIO, settings: AgentSettings) -> int:
                   interval=60)  # fmt: skip
     daemon = Daemon(plane=plane, worker=worker, outbox=outbox, modes=modes, pulse=pulse, rng=rng)
     logging.getLogger("guestpatch_agent").info(
-        "guestpatch-agent %s serving %s (%s) for %s", __version__, root.path, distro.pretty_name or distro.id,
-        identity.resource_id or identity.vm_id,
+        "guestpatch-agent %s serving %s (%s) for %s%s", __version__, root.path, distro.pretty_name or distro.id,
+        identity.resource_id or identity.vm_id, " (assessment-only: installations are refused)" * assessment_only,
     )  # fmt: skip
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -94,6 +104,21 @@ def cmd_run(args: Any, out: TextIO, settings: AgentSettings) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+class LeaveAutoUpdates:
+    """The auto-updater control of an assessment-only agent: it changes nothing on the machine.
+
+    ``ImageDefault`` is what an untouched machine already has; ``AutomaticByPlatform`` would need the
+    OS's auto-updaters turned off, which an assessment-only agent must not do, so it fails, saying why.
+    """
+
+    def configure(self, mode: str) -> Tuple[str, List[str]]:
+        if mode == "ImageDefault":
+            return "Unknown", []
+        raise AgentError(
+            "assessment-only: patch mode {} is not applied; the OS's auto-updaters are left as they are".format(mode)
+        )
 
 
 def _stop(signum: int, frame: Any) -> None:

@@ -13,6 +13,10 @@ finishes an installation interrupted by a reboot or a crash: one this daemon sta
 the server; one started by a local ``guestpatch-agent install`` is printed, as ``resume`` would.
 Invalid parameters, a machine without a usable package manager, or an unexpected error end the
 operation Failed with a reason; nothing is left running silently.
+
+A machine served ``--assessment-only`` (``Machine.installations`` false) runs assessments only: every
+``installPatches`` ends Failed with ``InstallationRefused`` before anything is looked at, and an
+interrupted installation is left as it is (logged), never resumed.
 """
 
 import functools
@@ -57,6 +61,14 @@ class Machine:
     settings: AgentSettings
     rebooter: Optional[Rebooter]
     backend: Callable[[], Backend]
+    installations: bool = True  # False: assessment-only, every installPatches is refused
+    refresh: bool = True  # False: assessments read the package lists as they are (no root needed)
+
+
+#: Why an assessment-only agent refuses an installation (the operation's error message).
+REFUSED = (
+    "this machine's agent runs assessment-only (guestpatch-agent run --assessment-only): installations are refused"
+)
 
 
 def install_request(operation: Dict[str, Any]) -> InstallRequest:
@@ -190,6 +202,9 @@ class Worker:
             return
         if state is None or state.reported:
             return
+        if not self._machine.installations:
+            log.warning("installation %s is unfinished; assessment-only: it is left as it is", state.activity_id)
+            return
         if self._outbox.knows(state.activity_id):
             log.info("resuming installation %s (step %s)", state.activity_id, state.step)
             self._start(state.activity_id, lambda: self._guarded(state.activity_id, INSTALL,
@@ -226,7 +241,18 @@ class Worker:
             else:
                 self._install(operation_id, operation)
 
+        if kind == INSTALL and not self._machine.installations:
+            self._refuse(operation_id)
+            return
         self._guarded(operation_id, kind, work)
+
+    def _refuse(self, operation_id: str) -> None:
+        now = self._machine.clock.now()
+        log.warning("installPatches %s refused: assessment-only", operation_id)
+        self._outbox.begin(operation_id, INSTALL, format_time(now))
+        result = failure_result(INSTALL, operation_id, "InstallationRefused", REFUSED, distro=self._machine.distro,
+                                when=now)  # fmt: skip
+        self._outbox.finish(operation_id, INSTALL, format_time(now), result)
 
     def _guarded(self, operation_id: str, kind: str, work: Callable[[], None]) -> None:
         now = self._machine.clock.now()
@@ -247,7 +273,7 @@ class Worker:
         machine = self._machine
         self._outbox.progress(operation_id, None)
         log.info("assessPatches %s: assessing", operation_id)
-        result = assess(machine.backend(), clock=machine.clock, activity_id=operation_id, refresh=True,
+        result = assess(machine.backend(), clock=machine.clock, activity_id=operation_id, refresh=machine.refresh,
                         settings=machine.settings).to_result(machine.distro)  # fmt: skip
         self._outbox.finish(operation_id, ASSESS, _started(self._outbox, operation_id, machine.clock), result)
 
