@@ -24,6 +24,8 @@ from guestpatch_agent.state import write_atomically
 FILE = "configuration.json"
 LINUX_PATCH_MODES = ("ImageDefault", "AutomaticByPlatform")
 ASSESSMENT_MODES = ("ImageDefault", "AutomaticByPlatform")
+#: The protocol's limit for ``configuration.error`` (characters).
+MAX_ERROR = 2000
 SUCCEEDED = "Succeeded"
 FAILED = "Failed"
 
@@ -76,7 +78,7 @@ class PatchModes:
                 )
             _, changes = self._control.configure(patch_mode)
         except (AgentError, OSError) as exc:
-            error = str(exc) or type(exc).__name__
+            error = (str(exc) or type(exc).__name__)[:MAX_ERROR]
         record = {
             "patchMode": patch_mode,
             "assessmentMode": assessment_mode,

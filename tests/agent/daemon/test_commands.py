@@ -14,10 +14,11 @@ import pytest
 
 from guestpatch_agent import cli
 from guestpatch_agent.clock import parse_time
+from guestpatch_agent.daemon import EXIT_ENROLL
 from guestpatch_agent.model import Selection
 from guestpatch_agent.state import InstallRequest, InstallState, StateStore
 from tests.agent import aptlab
-from tests.agent.conftest import agent_process
+from tests.agent.conftest import SRC, agent_process
 from tests.agent.daemon.conftest import API, enrollment_token, operation_status, queue_assessment, vm_path
 from tests.server_fixtures import LiveServer, free_port
 
@@ -190,3 +191,13 @@ def test_resume_leaves_a_daemon_installation_to_the_daemon(tmp_path: Path) -> No
     assert (result.returncode, result.stdout) == (0, "")
     assert "belongs to guestpatch-agent run" in result.stderr
     assert (state / "operation.json").exists()
+
+
+def test_the_systemd_unit_runs_the_daemon_and_does_not_restart_on_enroll_again() -> None:
+    """The shipped unit starts `run`, restarts on failure, but not on exit 3 (only an operator can help)."""
+    unit = (SRC / "guestpatch_agent/packaging/guestpatch-agent.service").read_text()
+    settings = dict(line.split("=", 1) for line in unit.splitlines() if "=" in line and not line.startswith("#"))
+    assert settings["ExecStart"].split()[-1] == "run"
+    assert settings["Type"] == "simple"
+    assert settings["Restart"] == "on-failure"
+    assert settings["RestartPreventExitStatus"] == str(EXIT_ENROLL)
