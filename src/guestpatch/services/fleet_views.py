@@ -19,7 +19,7 @@ whatever its status. Time is read from the clock once per query and passed into 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, case, func, or_, select
@@ -29,7 +29,7 @@ from guestpatch.config import Config
 from guestpatch.core import vm as vmdoc
 from guestpatch.errors import NotFound
 from guestpatch.services.catalogs import Catalogs
-from guestpatch.services.instance import STALE_POLLS, InstanceViews
+from guestpatch.services.instance import InstanceViews, agent_silence
 from guestpatch.services.patch_ops import ASSESS, INSTALL
 from guestpatch.store import agents as agent_store
 from guestpatch.store import operations as op_store
@@ -313,8 +313,9 @@ class FleetViews:
 
     # ------------------------------------------------------------------ the status query
     def stale_before(self, now: datetime) -> datetime:
-        """Agents last seen before this moment count as not reporting (as in the instance view)."""
-        return now - timedelta(seconds=STALE_POLLS * self.config.agent_poll_interval + self.config.agent_long_poll)
+        """Agents last seen before this moment count as not reporting (as in the instance view; agent timings
+        are wall seconds, converted into the clock's time)."""
+        return now - agent_silence(self.config, self.clock)
 
     def _fleet(self, now: datetime, *, only: int | None = None) -> Select[Any]:
         """Every machine (or the one with row id ``only``) with its patch status and pending counts."""

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from guestpatch.api.state import AppState
 from guestpatch.services.fleet_views import FleetViews
 from guestpatch.web import auth, routes
-from guestpatch.web.sessions import SessionCodec, key_for
+from guestpatch.web.sessions import LIFETIME, SessionCodec, key_for
 
 #: Paths the API's bearer middleware hands to the dashboard unauthenticated (the dashboard decides).
 PUBLIC_PATHS = ("/", "/ui")
@@ -24,7 +24,8 @@ def install(app: FastAPI, state: AppState) -> None:
     """Mount the dashboard on ``app``: its routes, and its session key (``DATA_DIR/dashboard-session.key``)."""
     app.state.dashboard = auth.Dashboard(
         state=state,
-        codec=SessionCodec(key_for(state.config.data_dir)),
+        # a session lasts LIFETIME of wall time, also under the demo's accelerated clock (its rate)
+        codec=SessionCodec(key_for(state.config.data_dir), lifetime=LIFETIME * getattr(state.clock, "rate", 1.0)),
         fleet=FleetViews(state.db, state.config, state.clock, state.catalogs, state.views),
     )
     app.include_router(routes.root)
