@@ -57,17 +57,20 @@ def simulate(
     fleet_doc: dict[str, Any], *, policy: Policy | None = None, strategy: str = "availability-first",
     seed: int = 0, bad_patch: bool = False, start: datetime | None = None, resolution_s: int = 60,
     model: AgentModel | None = None, stop_when_halted: bool = True,
-    repository_proxy: Callable[[InMemoryRolloutRepository], RolloutRepository] | None = None,
+    repository_proxy: Callable[[RolloutRepository], RolloutRepository] | None = None,
     crash: type[BaseException] | None = None,
+    repository_factory: Callable[[], RolloutRepository] | None = None,
 ) -> Outcome:
     """Run one release. ``repository_proxy`` wraps the store (tests inject failures with it); when
     ``crash`` is raised inside the engine, the engine is thrown away and a new one is started from the
-    store at the same virtual time, as a restarted process would be."""
+    store at the same virtual time, as a restarted process would be. ``repository_factory`` replaces the
+    in-memory store (the durability tests run the SQL repository this way)."""
     policy = policy or Policy()
     fleet = load(fleet_doc)
     clock = FakeClock(start)
     begin = clock.now()
-    repository, gateway = InMemoryRolloutRepository(), InMemoryAgentGateway()
+    repository: RolloutRepository = repository_factory() if repository_factory else InMemoryRolloutRepository()
+    gateway = InMemoryAgentGateway()
     engine = Engine(repository=repository, gateway=gateway, clock=clock, fleet_source=StaticFleetSource(fleet))
     restarts = 0
 
