@@ -32,7 +32,7 @@ from guestpatch_agent.health import parse_probe
 from guestpatch_agent.outbox import Outbox
 from guestpatch_agent.patchmode import PatchModes
 from guestpatch_agent.protocol import ControlPlane
-from guestpatch_agent.pulse import Pulse, jittered
+from guestpatch_agent.pulse import Pulse, backoff, jittered
 from guestpatch_agent.work import Worker
 
 EXIT_OK = 0
@@ -41,21 +41,12 @@ EXIT_ENROLL = 3  # not enrolled, credential revoked, VM deleted: enroll again (s
 
 DEFAULT_POLL_INTERVAL = 60
 DEFAULT_LONG_POLL = 50
-BACKOFF_BASE = 2.0
-BACKOFF_CAP = 300.0
 #: A 401 is confirmed once after this many seconds before the daemon gives up on its credential.
 CONFIRM_REVOKED = 5.0
 #: After a goal state that changed, the next poll waits at least this long (no tight loop on a bad server).
 MIN_POLL_GAP = 1.0
 
 log = logging.getLogger("guestpatch_agent.daemon")
-
-
-def backoff(attempt: int, rng: random.Random, *, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:
-    """Seconds to wait after ``attempt`` failures in a row (0-based): between half and all of
-    ``min(cap, base * 2**attempt)``, so a fleet cut off together does not come back together."""
-    ceiling = min(cap, base * float(2 ** min(attempt, 30)))
-    return ceiling / 2 + rng.random() * ceiling / 2
 
 
 def older_than(version: str, minimum: str) -> bool:

@@ -4,7 +4,7 @@ One thread, three schedules (seconds on a monotonic clock):
 
 - **heartbeat** at start, at least every ``pollIntervalSeconds`` (± 20 % jitter), and at once when
   :meth:`Pulse.beat_soon` is called (a configuration was applied) or the health state changes;
-  a heartbeat that fails is tried again after ``min(interval, 10 s)``;
+  a heartbeat that fails is tried again after a backoff (as the poll's), at most ``interval`` later;
 - **keepalive**: while an operation runs, an InProgress report every ``pollIntervalSeconds`` (the
   server fails operations whose agent is silent for its ``operation_progress_timeout``);
 - **health probe** every ``intervalSeconds`` of the goal state's ``healthProbe``.
@@ -22,7 +22,8 @@ from guestpatch_agent.errors import CredentialRevoked, RequestRejected, ServerEr
 from guestpatch_agent.health import ProbeSpec
 from guestpatch_agent.protocol import ControlPlane
 
-HEARTBEAT_RETRY = 10.0
+BACKOFF_BASE = 2.0
+BACKOFF_CAP = 300.0
 
 log = logging.getLogger("guestpatch_agent.pulse")
 
@@ -30,6 +31,13 @@ log = logging.getLogger("guestpatch_agent.pulse")
 def jittered(interval: float, rng: random.Random) -> float:
     """``interval`` ± 20 %, uniformly (so a fleet started together spreads out)."""
     return interval * (0.8 + 0.4 * rng.random())
+
+
+def backoff(attempt: int, rng: random.Random, *, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:
+    """Seconds to wait after ``attempt`` failures in a row (0-based): between half and all of
+    ``min(cap, base * 2**attempt)``, so a fleet cut off together does not come back together."""
+    ceiling = min(cap, base * float(2 ** min(attempt, 30)))
+    return ceiling / 2 + rng.random() * ceiling / 2
 
 
 class Pulse:
@@ -63,6 +71,7 @@ class Pulse:
         self._next_beat = 0.0
         self._next_keepalive = 0.0
         self._next_probe = 0.0
+        self._beat_failures = 0
         self._thread: Optional[threading.Thread] = None
         self.revoked: Optional[CredentialRevoked] = None
 
@@ -114,7 +123,11 @@ class Pulse:
             if beat_due:
                 sent = self._beat()
                 with self._lock:
-                    delay = jittered(self._interval, self._rng) if sent else min(self._interval, HEARTBEAT_RETRY)
+                    if sent:
+                        self._beat_failures, delay = 0, jittered(self._interval, self._rng)
+                    else:
+                        delay = min(self._interval, backoff(self._beat_failures, self._rng))
+                        self._beat_failures += 1
                     self._next_beat = self._monotonic() + delay
             if keepalive_due:
                 if self._busy() is not None:
