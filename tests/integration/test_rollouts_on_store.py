@@ -112,6 +112,9 @@ def test_an_unhealthy_wave_halts_and_operators_resume_or_cancel(api: Api) -> Non
     detail = _run(api, credentials, rollout, hours=72, unhealthy=set(credentials))
     assert detail["status"] == "Halted", detail
     assert detail["halt"]["reason"]
+    unpatched = api.client.get(f"/v1/rollouts/{rollout}/unpatched").json()["value"]
+    assert unpatched
+    assert all(u["reason"] for u in unpatched)
     first = next(iter(credentials))
     why = api.client.get(f"/v1/subscriptions/{SUB}/resourceGroups/rg1/virtualMachines/{first}/why").json()
     assert why["rollout"] == rollout

@@ -15,7 +15,7 @@ from typing import Any
 
 from guestpatch.clock import Clock
 from guestpatch.config import Config
-from guestpatch.core import periodic
+from guestpatch.core import explain, periodic
 from guestpatch.core.cadence import ReleaseSchedule
 from guestpatch.core.policy import Policy
 from guestpatch.core.records import MachineRecord, RolloutRecord
@@ -154,6 +154,13 @@ class Orchestrator:
         with self._lock:
             self.engine._states.pop(rollout_id, None)  # fresh from the store
             return self.engine.explain(rollout_id, machine).to_dict()
+
+    def unpatched(self, rollout_id: str) -> list[dict[str, Any]]:
+        """Every machine of the rollout not patched (yet), each with its reason: the 30-day report."""
+        with self._lock:
+            self.engine._states.pop(rollout_id, None)  # fresh from the store
+            state = self.engine.state(rollout_id)
+            return [e.to_dict() for e in explain.unpatched(state, self.clock.now())]
 
     def preview(self, *, policy: dict[str, Any] | None = None, strategy: str = "availability-first") -> dict[str, Any]:
         if strategy not in STRATEGIES:

@@ -90,6 +90,12 @@ async def rollout_attempts(
                                                           offset=offset)})
 
 
+@router.get("/rollouts/{rolloutId}/unpatched",
+            summary="Machines not patched (yet) by this rollout, each with the reason (the 30-day report)")
+async def unpatched(request: Request, rolloutId: str) -> JSONResponse:
+    return JSONResponse({"value": await run_in_threadpool(app_state(request).orchestrator.unpatched, rolloutId)})
+
+
 @router.get("/rollouts/{rolloutId}/why", summary="Why a machine is not patched yet in this rollout")
 async def why(
     request: Request, rolloutId: str,
