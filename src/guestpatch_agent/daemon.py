@@ -107,8 +107,6 @@ class Daemon:
             self._pulse.stop(final_beat=True)
         else:
             self._pulse.stop(final_beat=False)
-        if self._pulse.revoked is not None and code == EXIT_OK:
-            return self._revoked(self._pulse.revoked)
         return code
 
     def _serve(self, *, once: bool) -> int:
@@ -149,8 +147,6 @@ class Daemon:
             if goal is not None:
                 etag = tag
                 self._apply(goal)
-            if self._pulse.revoked is not None:
-                return self._revoked(self._pulse.revoked)
             if once:
                 return EXIT_OK
             if goal is None:

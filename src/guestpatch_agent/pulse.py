@@ -73,7 +73,6 @@ class Pulse:
         self._next_probe = 0.0
         self._beat_failures = 0
         self._thread: Optional[threading.Thread] = None
-        self.revoked: Optional[CredentialRevoked] = None
 
     # ------------------------------------------------------------------ control
     def configure(self, interval: float, spec: Optional[ProbeSpec]) -> None:
@@ -162,8 +161,7 @@ class Pulse:
         try:
             self._plane.heartbeat(self._body(current))
             return True
-        except CredentialRevoked as exc:
-            self.revoked = exc
+        except CredentialRevoked as exc:  # the goal-state poll decides whether the credential is gone
             log.error("heartbeat refused: the machine credential is not valid: %s", exc)
         except RequestRejected as exc:
             log.error("heartbeat refused (we erred; not retried as is): %s", exc)
