@@ -119,7 +119,7 @@ class Daemon:
             try:
                 tag, goal = self._plane.goal_state(etag, wait=wait)
             except CredentialRevoked as exc:
-                if refused or once:
+                if refused:
                     return self._revoked(exc)
                 refused = True
                 log.warning("the machine credential was refused; asking again in %.0f s: %s", CONFIRM_REVOKED, exc)
