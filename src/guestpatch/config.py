@@ -223,6 +223,12 @@ def _validate(config: Config) -> None:
         raise ConfigError(
             f"min_agent_version {config.min_agent_version!r} is not a version like 1.2.3", target="min_agent_version"
         )
+    if config.operation_progress_timeout < 2 * config.agent_poll_interval:
+        raise ConfigError(
+            "operation_progress_timeout must be at least twice agent_poll_interval: agents keep operations "
+            "alive once per poll interval",
+            target="operation_progress_timeout",
+        )
     if not 1 <= config.engine_interval <= 3600:
         raise ConfigError("engine_interval must be between 1 and 3600 seconds", target="engine_interval")
     parse_release_day(config.release_day)

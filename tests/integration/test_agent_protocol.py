@@ -241,6 +241,16 @@ def test_heartbeat_configuration_moves_the_instance_view_from_pending_to_ready(a
     assert codes()[0] == "PatchModeConfigurationState/Failed"
 
 
+def test_application_health_shows_as_vm_health(api: Api) -> None:
+    credential = enroll(api, "host1")
+    beat = {"agentVersion": "0.1.0", "os": {"family": "Linux", "distro": "debian", "version": "12"},
+            "health": {"state": "Unhealthy", "probe": "http://127.0.0.1:8080/h", "checkedAt": "2026-11-26T08:00:00Z"}}
+    api.client.post("/agent/v1/heartbeat", headers=as_agent(credential), json=beat)
+    view = api.client.get(f"{vm_url('host1')}/instanceView?{API}").json()
+    assert view["vmHealth"]["status"]["code"] == "HealthState/unhealthy"
+    assert view["vmHealth"]["status"]["level"] == "Error"
+
+
 def test_an_agent_older_than_the_minimum_is_given_no_work_and_says_so(api_factory: Any) -> None:
     api: Api = api_factory(min_agent_version="0.2.0")
     credential = enroll(api, "old")

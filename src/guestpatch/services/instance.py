@@ -57,6 +57,8 @@ class InstanceViews:
             available_summary=_assessment_summary(assessment, active),
             installation_summary=_installation_summary(installation, active),
         )
+        if status is not None and status.health and not stale:
+            view["vmHealth"] = _vm_health(status.health)
         if status is not None:
             os_info = status.os
             view["osName"] = os_info.get("prettyName") or os_info.get("distro")
@@ -85,6 +87,26 @@ class InstanceViews:
                 "message": "GuestAgent is running and accepting new configurations.", "time": seen,
             }
         return {"vmAgentVersion": status.agent_version, "statuses": [state]}
+
+
+_HEALTH_DISPLAY = {
+    "Healthy": ("Info", "The application on the VM is healthy."),
+    "Unhealthy": ("Error", "The application on the VM is unhealthy."),
+    "Initializing": ("Info", "The application health probe is initializing."),
+    "Unknown": ("Warning", "The application health state is unknown."),
+}
+
+
+def _vm_health(health: dict[str, Any]) -> dict[str, Any]:
+    """Azure's ``vmHealth``: the application health the agent's probe last reported."""
+    state = str(health.get("state", "Unknown"))
+    level, display = _HEALTH_DISPLAY.get(state, _HEALTH_DISPLAY["Unknown"])
+    status: dict[str, Any] = {"code": f"HealthState/{state.lower()}", "level": level, "displayStatus": display}
+    if health.get("probe"):
+        status["message"] = f"probe {health['probe']}"
+    if health.get("checkedAt"):
+        status["time"] = health["checkedAt"]
+    return {"status": status}
 
 
 def _with_power(record: VmRecord, power: str) -> VmRecord:
