@@ -4,7 +4,8 @@
 ``guestpatch.main.build()``); ``run_command`` runs ``python -m guestpatch`` as a subprocess, for the
 tests where the whole program (entry point, streams, exit status) is what is checked; ``spawn_command``
 starts one in the background (a command that waits while the test plays the agent) and ``outcome_of``
-collects it.
+collects it. ``lab_factory`` starts a server with a fleet whose agents the test plays, for the rollout
+commands (:mod:`tests.cli.rollout_fleet`).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -109,3 +111,22 @@ def cli(live_server: LiveServer) -> Cli:
         return run_cli(live_server, *args, env=env)
 
     return run
+
+
+@pytest.fixture
+def lab_factory(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """``lab_factory(failing=…, hold_installs=…)``: a fresh server with a played fleet
+    (:func:`tests.cli.rollout_fleet.start_lab`), stopped after the test."""
+    from tests.cli.rollout_fleet import start_lab
+
+    made: list[Any] = []
+
+    def make(**fleet_options: Any) -> Any:
+        made.append(start_lab(tmp_path / f"lab{len(made)}", **fleet_options))
+        return made[-1]
+
+    try:
+        yield make
+    finally:
+        for lab in made:
+            lab.stop()

@@ -237,6 +237,7 @@ def command(
         callback.__signature__ = inspect.Signature([*own, *global_parameters])  # type: ignore[attr-defined]
         callback.__doc__ = fn.__doc__
         callback.__name__ = fn.__name__
+        callback.__module__ = fn.__module__  # where the command is defined (app.register orders by it)
         cls = type("AzCommand", (AzCommand,), {"bare_true": frozenset(bare_true)})
         group.command(name, cls=cls)(reporting_errors(callback))
         return fn
@@ -262,6 +263,7 @@ def reporting_errors(fn: Callable[..., None]) -> Callable[..., None]:
     run.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]
     run.__doc__ = fn.__doc__
     run.__name__ = fn.__name__
+    run.__module__ = fn.__module__
     return run
 
 

@@ -36,11 +36,20 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
+def _is_argument(param: Any) -> bool:
+    """A positional argument (``rollout show ID``) rather than an option."""
+    return getattr(param, "param_type_name", None) == "argument"
+
+
 def _names(param: Any) -> str:
+    if _is_argument(param):
+        return f"`{param.metavar or param.name.upper()}`"
     return ", ".join(f"`{opt}`" for opt in sorted(param.opts, key=lambda o: (o.startswith("--"), o)))
 
 
 def _value(param: Any) -> str:
+    if _is_argument(param):
+        return "argument"
     if param.is_flag:
         return "flag"
     metavar = param.metavar or param.name.upper()
@@ -50,7 +59,7 @@ def _value(param: Any) -> str:
 def _default(param: Any) -> str:
     if param.required:
         return "required"
-    if param.is_flag or param.default is None or param.default == []:
+    if getattr(param, "is_flag", False) or param.default is None or param.default == []:
         return ""
     return f"`{getattr(param.default, 'value', param.default)}`"
 
@@ -65,16 +74,16 @@ def _table(params: list[Any]) -> list[str]:
     lines = ["| option | value | default | meaning |", "|---|---|---|---|"]
     for param in params:
         lines.append(
-            f"| {_names(param)} | {_value(param)} | {_default(param)} | {_cell(param.help or '')} |"
+            f"| {_names(param)} | {_value(param)} | {_default(param)} | {_cell(getattr(param, 'help', '') or '')} |"
         )
     return lines
 
 
 def _usage(path: str, params: list[Any]) -> str:
-    required = " ".join(
-        f"{max(p.opts, key=len)} {p.metavar or p.name.upper()}" for p in params if p.required
-    )
-    return f"{path} {required} [OPTIONS]".replace("  ", " ")
+    arguments = [p.metavar or p.name.upper() for p in params if _is_argument(p)]
+    required = [f"{max(p.opts, key=len)} {p.metavar or p.name.upper()}" for p in params
+                if p.required and not _is_argument(p)]
+    return " ".join([path, *arguments, *required, "[OPTIONS]"])
 
 
 def reference_md() -> str:
