@@ -240,7 +240,9 @@ def test_why_for_a_machine_outside_the_rollout_is_the_servers_refusal(completed:
     lab, rollout_id = completed
     outcome = lab.cli("rollout", "why", rollout_id, "--machine", "default/rg-fleet/nobody")
     assert outcome.exit_code == 1
-    assert outcome.error_lines[0].startswith("error: (")
+    assert len(outcome.error_lines) == 1
+    assert outcome.error_lines[0].startswith("error: (InvalidParameter) ")
+    assert "'default/rg-fleet/nobody'" in outcome.error_lines[0]
 
 
 # ------------------------------------------------------------------------------------ operators act
