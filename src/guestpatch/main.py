@@ -32,6 +32,7 @@ def build() -> typer.Typer:
         serve_command.register(app)
         cli.register(app)
         __import__("guestpatch.sim.cli", fromlist=["register"]).register(app)
+        __import__("guestpatch.demo.command", fromlist=["register"]).register(app)
     return app
 
 
