@@ -126,8 +126,8 @@ class SimulatedAgent:
 
     async def _pulse(self) -> None:
         while True:
+            self._beat.clear()  # before sending: a change during the request gets its own heartbeat
             await self.heartbeat()
-            self._beat.clear()
             try:
                 await asyncio.wait_for(self._beat.wait(), self.poll_interval * self.rng.uniform(0.8, 1.2))
             except TimeoutError:
