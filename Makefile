@@ -1,4 +1,5 @@
-# The README's Quick start: `make run` (the main job) and `make test` (the whole suite).
+# The README's Quick start: `make run` (the main job: the live demo, docs/demo.md) and `make test`
+# (the whole suite).
 # Each does its own set-up through scripts/bootstrap.sh.
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -8,7 +9,7 @@ ARGS ?=
 
 run:
 	@scripts/bootstrap.sh run
-	$(VENV)/bin/guestpatch serve $(ARGS)
+	$(VENV)/bin/guestpatch demo $(ARGS)
 
 test:
 	@scripts/bootstrap.sh test

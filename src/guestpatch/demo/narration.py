@@ -121,7 +121,7 @@ class Narrator:
                 continue
             short = m["machine"].rsplit("/", 1)[-1]
             if now == "Failed":
-                lines.append(f"  {short} ({m['region']}) failed: {m.get('reason') or 'no reason given'}")
+                lines.append(f"  {short} ({m['region']}) failed: {_reason(m.get('reason'))}")
             elif now == "Exhausted":
                 lines.append(f"  {short} ({m['region']}) gave up after {m['attempts']} attempts")
             elif now == "Waiting" and before in ("Failed", "Pending") and running:
@@ -160,3 +160,12 @@ def _describe(members: list[dict[str, Any]]) -> str:
 def _region_names(phase: dict[str, Any]) -> list[str]:
     """A phase's region names, in the summary's shape (names) or the detail's (rows with ``region``)."""
     return [r["region"] if isinstance(r, dict) else str(r) for r in phase["regions"]]
+
+
+def _reason(text: str | None) -> str:
+    """The engine's reason for a failure, said once (its health verdict repeats the probe's words)."""
+    if not text:
+        return "no reason given"
+    if "Unhealthy" in text or "unhealthy" in text:
+        return "its application turned Unhealthy after the installation (health probe)"
+    return text

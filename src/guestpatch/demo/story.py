@@ -71,6 +71,7 @@ class Story:
     repository: Repository = field(default_factory=Repository)
     agents: list[SimulatedAgent] = field(default_factory=list)
     narrators: dict[str, Narrator] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # rollout id → its short name on the console
 
     def line(self, text: str) -> None:
         self.say(f"[{clock(self.clock.now())}] {text}")
@@ -93,14 +94,14 @@ class Story:
             night = timing.night_begins(self.clock.now(), TIME_ZONES[CANARY])
             self.line(f"the clock runs: 1 wall second is {self.speed / 60:g} minutes of fleet time; the night "
                       f"(22:00-06:00 local) of the canary region {CANARY} begins at {clock(night)}")  # fmt: skip
-            good = await self.start_rollout(f"{self.clock.now():%Y-%m} monthly release", DEMO_POLICY)
+            good = await self.start_rollout(f"{self.clock.now():%Y-%m} monthly release", DEMO_POLICY, label="monthly")
             await self.watch([good], until=self._good_release_done)
             self.repository.publish_bad()
             region = timing.night_region(self.clock.now(), dict(TIME_ZONES))
             self.line(f"a bad libxml2 version is published ({', '.join(self.repository.bad_pins())}); "
                       f"a second release starts, its canary in {region}, where it is night now")  # fmt: skip
             policy = {k: v for k, v in DEMO_POLICY.items() if k != "phases"} | {"canaryRegions": [region]}
-            bad = await self.start_rollout(f"{self.clock.now():%Y-%m} libxml2 hotfix", policy)
+            bad = await self.start_rollout(f"{self.clock.now():%Y-%m} libxml2 hotfix", policy, label="hotfix")
             await self.watch([good, bad], until=None)
         finally:
             for task in tasks:
@@ -193,10 +194,11 @@ class Story:
             self.line(f"this machine's assessment did not finish: {error} (see {agent.log})")
 
     # ------------------------------------------------------------------ rollouts
-    async def start_rollout(self, release: str, policy: dict[str, Any]) -> str:
+    async def start_rollout(self, release: str, policy: dict[str, Any], *, label: str) -> str:
         answer = expect(await self.api.post("/v1/rollouts", json={"release": release, "policy": policy}), 201)
         rollout_id: str = answer.json()["id"]
         self.narrators[rollout_id] = Narrator(dict(TIME_ZONES))
+        self.labels[rollout_id] = label
         return rollout_id
 
     async def watch(self, rollouts: list[str], *, until: Callable[[dict[str, Any], list[dict[str, Any]]], bool] | None
@@ -208,8 +210,9 @@ class Story:
             for n, rollout_id in enumerate(rollouts):
                 detail = expect(await self.api.get(f"/v1/rollouts/{rollout_id}"), 200).json()
                 machines = expect(await self.api.get(f"/v1/rollouts/{rollout_id}/machines"), 200).json()["value"]
+                label = self.labels.setdefault(rollout_id, str(detail["release"]).rsplit(" ", 1)[-1])
                 for text in self.narrators[rollout_id].look(detail, machines, self.clock.now()):
-                    self.line(text)
+                    self.line(f"{label} │ {text}")
                 if n == 0 and until is not None and until(detail, machines):
                     return
             await asyncio.sleep(LOOK_EVERY)
