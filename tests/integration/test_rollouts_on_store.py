@@ -92,6 +92,15 @@ def test_a_release_rolls_out_with_a_frozen_patch_set_inside_windows(api: Api) ->
         assert linux["classificationsToInclude"] == []
     machines = api.client.get(f"/v1/rollouts/{rollout}/machines").json()["value"]
     assert {m["status"] for m in machines} == {"Succeeded"}
+    assert all(m["since"] is None or m["since"].endswith("Z") for m in machines)
+    first = api.client.get(f"/v1/rollouts/{rollout}/machines", params={"limit": 4}).json()
+    second = api.client.get(first["nextLink"].replace("https://testserver", "")).json()
+    assert [m["machine"] for m in first["value"] + second["value"]] == [m["machine"] for m in machines]
+    assert "nextLink" not in second
+    bogus = api.client.get(f"/v1/rollouts/{rollout}/machines", params={"status": "Bogus"})
+    assert bogus.status_code == 400
+    outsider = api.client.get(f"/v1/rollouts/{rollout}/why", params={"machine": "x/y/z"})
+    assert outsider.status_code == 404
     attempts = api.client.get(f"/v1/rollouts/{rollout}/attempts").json()["value"]
     assert len(attempts) == len(LAYOUT)
     by_zone: dict[tuple[str, str | None], list[tuple[str, str]]] = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from guestpatch.clock import Clock
@@ -18,9 +19,9 @@ from guestpatch.config import Config
 from guestpatch.core import explain, periodic
 from guestpatch.core.cadence import ReleaseSchedule
 from guestpatch.core.policy import Policy
-from guestpatch.core.records import MachineRecord, RolloutRecord
+from guestpatch.core.records import MachineRecord, MachineStatus, RolloutRecord
 from guestpatch.engine.engine import Engine, TickResult
-from guestpatch.errors import Conflict, GuestpatchError, InvalidInput
+from guestpatch.errors import Conflict, GuestpatchError, InvalidInput, NotFound
 from guestpatch.services import engine_reports
 from guestpatch.services.catalogs import Catalogs
 from guestpatch.services.engine_gateway import OperationsGateway, StoreFleetSource
@@ -145,6 +146,10 @@ class Orchestrator:
         return body
 
     def machines(self, rollout_id: str, *, status: str | None = None) -> list[dict[str, Any]]:
+        if status is not None and status.lower() not in {s.lower() for s in MachineStatus}:
+            raise InvalidInput(
+                f"Unknown machine status '{status}'; use one of {', '.join(MachineStatus)}.", target="status"
+            )
         _, machines = self.repository.load(rollout_id)
         return [
             _machine_json(m) for m in machines if status is None or str(m.status).lower() == status.lower()
@@ -153,6 +158,9 @@ class Orchestrator:
     def explain(self, rollout_id: str, machine: str) -> dict[str, Any]:
         with self._lock:
             self.engine._states.pop(rollout_id, None)  # fresh from the store
+            state = self.engine.state(rollout_id)
+            if machine not in state.fleet.names:
+                raise NotFound(f"The machine '{machine}' is not part of rollout '{rollout_id}'.", target="machine")
             return self.engine.explain(rollout_id, machine).to_dict()
 
     def unpatched(self, rollout_id: str) -> list[dict[str, Any]]:
@@ -180,13 +188,18 @@ class Orchestrator:
             "status": str(record.status),
             "phase": record.phase,
             "phaseStatus": str(record.phase_status),
-            "phaseDue": record.phase_due.isoformat() if record.phase_due else None,
+            "phaseDue": _iso(record.phase_due),
             "phases": [{"index": i, "regions": list(p)} for i, p in enumerate(record.phases)],
-            "created": record.created.isoformat(),
-            "deadline": record.deadline.isoformat(),
+            "created": _iso(record.created),
+            "deadline": _iso(record.deadline),
             "halted": record.halt is not None,
             "badRelease": record.bad_release,
         }
+
+
+def _iso(when: datetime | None) -> str | None:
+    """ISO 8601 UTC with a Z and whole seconds, as everywhere on the wire."""
+    return None if when is None else when.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _machine_json(m: MachineRecord) -> dict[str, Any]:
@@ -201,8 +214,8 @@ def _machine_json(m: MachineRecord) -> dict[str, Any]:
         "wave": m.wave,
         "status": str(m.status),
         "attempts": m.attempts,
-        "since": m.since.isoformat() if m.since else None,
-        "due": m.due.isoformat() if m.due else None,
+        "since": _iso(m.since),
+        "due": _iso(m.due),
         "reason": m.reason,
         "notOffered": list(m.not_offered),
     }

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from guestpatch.api import schemas
-from guestpatch.api.arm.common import check_scope, json_object
+from guestpatch.api.arm.common import absolute_url, check_scope, json_object
 from guestpatch.api.state import AppState, app_state
 from guestpatch.errors import InvalidInput, NotFound
 from guestpatch.services import engine_reports
@@ -72,22 +72,47 @@ async def show_rollout(request: Request, rolloutId: str) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(app_state(request).orchestrator.detail, rolloutId))
 
 
-@router.get("/rollouts/{rolloutId}/machines", summary="The rollout's machines with their status and reason")
+PAGE = 1000
+
+
+def _page(request: Request, items: list[dict[str, Any]], offset: int, limit: int) -> JSONResponse:
+    body: dict[str, Any] = {"value": items[offset:offset + limit]}
+    if offset + limit < len(items):
+        query = dict(request.query_params)
+        query.update(offset=str(offset + limit), limit=str(limit))
+        body["nextLink"] = absolute_url(request, request.url.path, **query)
+    return JSONResponse(body)
+
+
+@router.get("/rollouts/{rolloutId}/machines", summary="The rollout's machines with their status and reason (paged)")
 async def rollout_machines(
     request: Request, rolloutId: str,
     status: Annotated[str | None, Query(max_length=20)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = PAGE,
 ) -> JSONResponse:
     machines = await run_in_threadpool(app_state(request).orchestrator.machines, rolloutId, status=status)
-    return JSONResponse({"value": machines})
+    return _page(request, machines, offset, limit)
 
 
 @router.get("/rollouts/{rolloutId}/attempts", summary="Finished installation attempts (the timeline), in order")
 async def rollout_attempts(
     request: Request, rolloutId: str,
     offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = PAGE,
 ) -> JSONResponse:
-    return JSONResponse({"value": await run_in_threadpool(app_state(request).orchestrator.attempts, rolloutId,
-                                                          offset=offset)})
+    attempts = await run_in_threadpool(app_state(request).orchestrator.attempts, rolloutId, offset=offset)
+    return _page(request, attempts, 0, limit) if not attempts else _attempt_page(request, attempts, offset, limit)
+
+
+def _attempt_page(request: Request, attempts: list[dict[str, Any]], offset: int, limit: int) -> JSONResponse:
+    """``attempts`` already starts at ``offset`` (the repository reads from there)."""
+    body: dict[str, Any] = {"value": attempts[:limit]}
+    if len(attempts) > limit:
+        query = dict(request.query_params)
+        query.update(offset=str(offset + limit), limit=str(limit))
+        body["nextLink"] = absolute_url(request, request.url.path, **query)
+    return JSONResponse(body)
 
 
 @router.get("/rollouts/{rolloutId}/unpatched",
@@ -162,7 +187,7 @@ def _machine_why(state: AppState, subscription: str, resource_group: str, name: 
     for rollout in reversed(state.orchestrator.rollouts()):
         try:
             explained = state.orchestrator.explain(rollout["id"], machine)
-        except InvalidInput:
+        except NotFound:
             continue  # not part of that rollout
         return {"rollout": rollout["id"], **explained}
     fleet = state.orchestrator.fleet_source.snapshot()
