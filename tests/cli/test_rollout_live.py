@@ -236,12 +236,13 @@ def test_vm_why_names_the_machines_latest_rollout(completed: tuple[Lab, str]) ->
 
 
 def test_why_for_a_machine_outside_the_rollout_is_the_servers_refusal(completed: tuple[Lab, str]) -> None:
-    """A machine the rollout does not hold: exit 1 and the server's message."""
+    """A machine the rollout does not hold: not found (exit 3) and the server's message naming both."""
     lab, rollout_id = completed
     outcome = lab.cli("rollout", "why", rollout_id, "--machine", "default/rg-fleet/nobody")
-    assert outcome.exit_code == 1
+    assert outcome.exit_code == 3
     assert len(outcome.error_lines) == 1
-    assert outcome.error_lines[0].startswith("error: (InvalidParameter) ")
+    assert outcome.error_lines[0].startswith("error: (ResourceNotFound) ")
+    assert rollout_id in outcome.error_lines[0]
     assert "'default/rg-fleet/nobody'" in outcome.error_lines[0]
 
 
