@@ -209,3 +209,11 @@ def test_the_bad_version_turns_the_machine_unhealthy(live_server: LiveServer) ->
 def test_the_good_release_leaves_the_machine_healthy(live_server: LiveServer) -> None:  # noqa: F811
     """The same installation without the bad version: the heartbeat still says Healthy."""
     assert health_after_install(live_server, machine("good-1", "ubuntu-22.04"), Repository()) == "HealthState/healthy"
+
+
+def test_a_machine_that_kept_the_bad_version_starts_unhealthy() -> None:
+    """--keep: an agent restarted with the bad libxml2 installed reports Unhealthy from its first heartbeat."""
+    installed = {"libxml2": BAD["debian-12"].version}
+    agent = SimulatedAgent(machine("kept-1"), httpx.AsyncClient(), Repository(bad_published=True),
+                           lambda: datetime.now(UTC), SPEED, random.Random(1), installed=installed)  # fmt: skip
+    assert agent.heartbeat_body()["health"]["state"] == "Unhealthy"

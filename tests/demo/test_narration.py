@@ -104,3 +104,13 @@ def test_the_gate_and_the_completion_are_told() -> None:
     done = [machine(m["machine"].rsplit("/", 1)[1], m["zone"], m["wave"], "Succeeded") for m in MACHINES]
     lines = n.look(detail(status="Completed"), done, NIGHT)
     assert lines == ["westeurope: done — 3 of 3 machines patched", "rollout 2026-11 monthly completed: 3 Succeeded"]
+
+
+def test_an_unhealthy_verdict_is_said_once_in_plain_words() -> None:
+    """The engine's health verdict repeats the probe's words; the console says what happened."""
+    n = narrator()
+    n.look(detail(), [machine("a", "1", 0, "Verifying")], NIGHT)
+    failed = [machine("a", "1", 0, "Failed", reason="application health probe unhealthy the application health "
+                                                    "probe reports Unhealthy")]  # fmt: skip
+    assert n.look(detail(), failed, NIGHT) == [
+        "  a (westeurope) failed: its application turned Unhealthy after the installation (health probe)"]  # fmt: skip

@@ -76,6 +76,8 @@ class SimulatedAgent:
     def __post_init__(self) -> None:
         if not self.installed:
             self.installed = dict(INSTALLED.get(self.machine.os_key, {}))
+        if any(self.repository.is_bad(name, version) for name, version in self.installed.items()):
+            self.health = "Unhealthy"  # --keep: a machine that had the bad version still has it
         self._boot = self.now()
 
     @property

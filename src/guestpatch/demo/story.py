@@ -210,7 +210,7 @@ class Story:
             for n, rollout_id in enumerate(rollouts):
                 detail = expect(await self.api.get(f"/v1/rollouts/{rollout_id}"), 200).json()
                 machines = expect(await self.api.get(f"/v1/rollouts/{rollout_id}/machines"), 200).json()["value"]
-                label = self.labels.setdefault(rollout_id, str(detail["release"]).rsplit(" ", 1)[-1])
+                label = self.labels.setdefault(rollout_id, _label(str(detail["release"])))
                 for text in self.narrators[rollout_id].look(detail, machines, self.clock.now()):
                     self.line(f"{label} │ {text}")
                 if n == 0 and until is not None and until(detail, machines):
@@ -237,3 +237,11 @@ class Story:
         state = {"clock": self.clock.now().isoformat(), "badPublished": self.repository.bad_published,
                  "installed": {a.machine.name: a.installed for a in self.agents}}  # fmt: skip
         self.state_file.write_text(json.dumps(state, indent=1, sort_keys=True) + "\n")
+
+
+def _label(release: str) -> str:
+    """A rollout found by --keep: ``monthly`` or ``hotfix`` as the demo named it, else the release itself."""
+    for word in ("monthly", "hotfix"):
+        if word in release:
+            return word
+    return release[:20]
