@@ -49,6 +49,7 @@ class HostAgent:
     ca_file: Path
     data_dir: Path
     name: str = field(default_factory=host_vm_name)
+    refresh: bool = field(default_factory=is_root)  # refreshing package lists needs root
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -58,10 +59,6 @@ class HostAgent:
     @property
     def log(self) -> Path:
         return self.data_dir / "host-agent.log"
-
-    @property
-    def refresh(self) -> bool:
-        return is_root()
 
     def _command(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "guestpatch_agent", *args, "--root", "/", "--state-dir", str(self.state_dir)]
@@ -76,11 +73,14 @@ class HostAgent:
         if done.returncode != 0:
             raise GuestpatchError(f"the host agent could not enroll: {done.stderr.strip() or done.stdout.strip()}")
 
+    def run_command(self) -> list[str]:
+        """``guestpatch-agent run --assessment-only`` (with ``--no-refresh`` unless root)."""
+        return self._command("run", "--assessment-only", *([] if self.refresh else ["--no-refresh"]))
+
     def start(self) -> None:
-        flags = ["--assessment-only"] + ([] if self.refresh else ["--no-refresh"])
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                self._command("run", *flags), stdout=log, stderr=subprocess.STDOUT, env=_environment(),
+                self.run_command(), stdout=log, stderr=subprocess.STDOUT, env=_environment(),
                 start_new_session=True,  # Ctrl-C reaches the demo, which stops the agent itself
             )
 
