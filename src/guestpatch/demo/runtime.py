@@ -40,6 +40,9 @@ from guestpatch.errors import ConfigError, GuestpatchError
 from guestpatch.server import Prepared, prepare
 
 MARKER = ".guestpatch-demo"
+#: Seconds the server keeps an idle connection: longer than httpx keeps one (5 s), so the client always
+#: drops it first and never sends a request on a connection the server is closing.
+KEEP_ALIVE = 30
 STATE_FILE = "demo-state.json"
 POLICY_FILE = "demo-policy.json"
 log = logging.getLogger("guestpatch.demo")
@@ -118,7 +121,7 @@ class InProcessServer:
         app = create_app(prepared.state, background=True)
         config = uvicorn.Config(app, ssl_certfile=str(prepared.tls.cert), ssl_keyfile=str(prepared.tls.key),
                                 log_level="warning", access_log=False, server_header=False, lifespan="on",
-                                timeout_graceful_shutdown=2)  # fmt: skip
+                                timeout_graceful_shutdown=2, timeout_keep_alive=KEEP_ALIVE)  # fmt: skip
         self.server = uvicorn.Server(config)
         self._sock = sock
         self._thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, name="demo-server",
@@ -159,14 +162,18 @@ def run(options: DemoOptions, *, say: Callable[[str], None] = print, environ: Ma
     url = f"https://127.0.0.1:{config.port}"
     host = HostAgent(url, data_dir / "tls" / "ca.pem", data_dir) if options.host_agent else None
     banner(say, url=url, data_dir=data_dir, token=prepared.token_path, options=options)
+    code = 0
     try:
         asyncio.run(_main(options, url, clock, data_dir, host, say))
+    except (GuestpatchError, httpx.HTTPError) as exc:
+        say(f"the demo's script failed: {getattr(exc, 'message', None) or exc} (the server log is above)")
+        code = 1
     finally:
         if host is not None:
             host.stop()
         server.stop()
     say("stopped: the agents, the host agent and the server are down")
-    return 0
+    return code
 
 
 def _start(data_dir: Path, options: DemoOptions) -> datetime:

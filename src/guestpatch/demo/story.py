@@ -73,6 +73,18 @@ class Story:
     narrators: dict[str, Narrator] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # rollout id → its short name on the console
 
+    async def get(self, url: str, *, tries: int = 5) -> dict[str, Any]:
+        """GET a JSON body (200); a dropped connection is retried (a GET can be asked again)."""
+        for attempt in range(tries):
+            try:
+                body: dict[str, Any] = expect(await self.api.get(url), 200).json()
+                return body
+            except httpx.TransportError:
+                if attempt == tries - 1:
+                    raise
+                await asyncio.sleep(0.2 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def line(self, text: str) -> None:
         self.say(f"[{clock(self.clock.now())}] {text}")
 
@@ -83,7 +95,7 @@ class Story:
         await self.create_fleet(fleet)
         tasks = await self.start_agents(fleet, saved.get("installed") or {})
         try:
-            existing = expect(await self.api.get("/v1/rollouts"), 200).json()["value"]
+            existing = (await self.get("/v1/rollouts"))["value"]
             if existing:
                 self.clock.release()
                 self.line(f"--keep: {len(existing)} rollouts from the last run; watching them")
@@ -164,7 +176,7 @@ class Story:
     async def lro(self, url: str, *, every: float = 0.2) -> dict[str, Any]:
         """Poll an ARM long-running operation's Azure-AsyncOperation URL until it ends; its body."""
         while True:
-            body: dict[str, Any] = expect(await self.api.get(url), 200).json()
+            body = await self.get(url)
             if body.get("status") != "InProgress":
                 return body
             await asyncio.sleep(every)
@@ -208,8 +220,8 @@ class Story:
             self.narrators.setdefault(rollout_id, Narrator(dict(TIME_ZONES)))
         while True:
             for n, rollout_id in enumerate(rollouts):
-                detail = expect(await self.api.get(f"/v1/rollouts/{rollout_id}"), 200).json()
-                machines = expect(await self.api.get(f"/v1/rollouts/{rollout_id}/machines"), 200).json()["value"]
+                detail = await self.get(f"/v1/rollouts/{rollout_id}")
+                machines = (await self.get(f"/v1/rollouts/{rollout_id}/machines"))["value"]
                 label = self.labels.setdefault(rollout_id, _label(str(detail["release"])))
                 for text in self.narrators[rollout_id].look(detail, machines, self.clock.now()):
                     self.line(f"{label} │ {text}")
