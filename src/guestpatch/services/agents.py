@@ -179,7 +179,7 @@ class AgentService:
             if record.power_state != "running":
                 vm_store.set_power_state(conn, record, "running", now=now)
             if beat.health is not None:
-                engine_reports.on_health(conn, record, str(beat.health.get("state")), now)
+                engine_reports.on_health(conn, record, beat.health, now)
 
     # ------------------------------------------------------------------ reports
     def report(self, vm: int, op_id: str, body: dict[str, Any]) -> dict[str, Any]:

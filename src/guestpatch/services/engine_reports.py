@@ -60,9 +60,9 @@ def on_refused(conn: Connection, key: str, machine: str, kind: ReportKind, reaso
     inbox.add(conn, inbox.report_for(key, machine, kind, now, detail=reason))
 
 
-def on_health(conn: Connection, record: VmRecord, state: str, now: datetime) -> None:
+def on_health(conn: Connection, record: VmRecord, health: dict[str, Any], now: datetime) -> None:
     """An unhealthy application after a rollout's installation counts against that installation."""
-    if state not in {"Unhealthy"}:
+    if health.get("state") != "Unhealthy":
         return
     o = operations.c
     row = conn.execute(
@@ -73,5 +73,6 @@ def on_health(conn: Connection, record: VmRecord, state: str, now: datetime) -> 
         .limit(1)
     ).scalar()
     if row is not None:
+        probe = health.get("probe")
         inbox.add(conn, inbox.report_for(str(row), machine_name(record), ReportKind.UNHEALTHY, now,
-                                         detail="the application health probe reports Unhealthy"))
+                                         detail=f"(probe {probe})" if probe else ""))

@@ -17,13 +17,12 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from guestpatch.clock import Clock
+from guestpatch.clock import Clock, agent_seconds
 from guestpatch.store.db import Database
 from guestpatch.store.tables import engine_leases
 
@@ -37,7 +36,7 @@ class LeaderElection:
     def __init__(self, db: Database, clock: Clock, *, lease_seconds: float = 15.0) -> None:
         self.db = db
         self.clock = clock
-        self.lease = timedelta(seconds=lease_seconds)
+        self.lease = agent_seconds(clock, lease_seconds)  # wall seconds: processes die in wall time
         self.identity = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._conn: Connection | None = None
         self._holds = False

@@ -61,7 +61,7 @@ class PatchOperations:
                 )
             parameters = self._parameters(record, kind, body)
             self._check_runnable(conn, record, kind)
-            if origin == "User":
+            if origin in {"User", engine_reports.ROLLOUT}:
                 self._supersede_platform_assessment(conn, record, now)
             op = op_store.create(
                 conn,
@@ -100,16 +100,16 @@ class PatchOperations:
             )
 
     def _supersede_platform_assessment(self, conn: Connection, record: VmRecord, now: datetime) -> None:
-        """A user's request replaces a platform assessment that no agent has started yet.
+        """A user's or a rollout's request replaces a platform assessment that no agent has started yet.
 
-        The platform queues an assessment after every installation and on its own schedule; an
-        operator asking for an operation should not get 409 because of it.
+        The platform queues an assessment after every installation and on its own schedule; neither an
+        operator's request nor a rollout's installation should wait for it.
         """
         active = op_store.active_for_vm(conn, record.id)
         if active is not None and active.origin == "Platform" and active.status == "Queued" and active.kind == ASSESS:
             op_store.finish(
                 conn, active, status="Canceled",
-                error={"code": "OperationSuperseded", "message": "Superseded by an operation a user requested."},
+                error={"code": "OperationSuperseded", "message": "Superseded by a user's or a rollout's operation."},
                 now=now,
             )
 
