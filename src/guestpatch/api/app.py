@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from guestpatch import __version__, web
 from guestpatch.api import errors
 from guestpatch.api.agent import routes as agent_routes
-from guestpatch.api.agent.fastpath import GoalStateFastPath
+from guestpatch.api.agent.fastpath import AgentFastPath
 from guestpatch.api.arm import patches as arm_patches
 from guestpatch.api.arm import vms as arm_vms
 from guestpatch.api.middleware import BearerAuth, BodyLimit
@@ -28,8 +28,13 @@ AGENT_PREFIX = "/agent/"
 OPEN_PREFIXES = (AGENT_PREFIX, web.PUBLIC_PREFIX)
 
 
-def create_app(state: AppState, *, background: bool = False) -> FastAPI:
-    """The application; with ``background=True`` it also runs the goal-index catch-up and the sweeper."""
+def create_app(state: AppState, *, background: bool = False, follow: bool = False) -> FastAPI:
+    """The application.
+
+    ``background=True``: this process also runs the goal-index catch-up, the operation sweeper and the
+    orchestrator (one process does it all). ``follow=True``: this process only keeps its goal index
+    current (a worker process of ``guestpatch serve``, where one background process runs the rest).
+    """
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -37,11 +42,14 @@ def create_app(state: AppState, *, background: bool = False) -> FastAPI:
             state.start_background()
         else:
             state.index.load()
+            if follow:
+                state.index.follow()
         try:
             yield
         finally:
             if background:
                 state.stop_background()
+            state.index.stop()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -72,6 +80,6 @@ def create_app(state: AppState, *, background: bool = False) -> FastAPI:
         return JSONResponse({"status": "ok", "version": __version__})
 
     app.add_middleware(BearerAuth, tokens=state.tokens, open_paths=OPEN_PATHS, open_prefixes=OPEN_PREFIXES)
-    app.add_middleware(GoalStateFastPath, index=state.index, agents=state.agents, max_wait=state.config.agent_long_poll)
+    app.add_middleware(AgentFastPath, index=state.index, agents=state.agents, max_wait=state.config.agent_long_poll)
     app.add_middleware(BodyLimit, limit=state.config.max_body_bytes)
     return app
