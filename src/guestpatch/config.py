@@ -69,6 +69,12 @@ class Config:
         parse=_parse_optional_path,
     )
     tls_key: Path | None = _setting(None, "PEM private key for --tls-cert.", parse=_parse_optional_path)
+    workers: int = _setting(
+        0,
+        "Server worker processes; 0 means one per CPU. Each keeps its own in-memory goal index, kept "
+        "current by the store (see docs/agent-protocol.md).",
+        parse=int,
+    )
     insecure_http: bool = _setting(
         False, "Serve plain HTTP. For local development only: tokens travel in clear text.",
         parse=_parse_bool,
@@ -204,6 +210,8 @@ def load_config(overrides: Mapping[str, Any], environ: Mapping[str, str]) -> Con
 def _validate(config: Config) -> None:
     if not 0 < config.port < 65536:
         raise ConfigError(f"port {config.port} is out of range 1-65535", target="port")
+    if not 0 <= config.workers <= 64:
+        raise ConfigError("workers must be between 0 (one per CPU) and 64", target="workers")
     if config.max_body_bytes < 1024:
         raise ConfigError("max_body_bytes must be at least 1024", target="max_body_bytes")
     if not 1 <= config.page_size <= 1000:
