@@ -139,3 +139,18 @@ class FleetWriter:
     def _agent(machine: Machine) -> dict[str, str]:
         assert machine.credential, f"{machine.name} has no agent"
         return {"Authorization": f"Bearer {machine.credential}"}
+
+
+def mixed_fleet(w: FleetWriter) -> None:
+    """One machine of each patch status, in two regions and two tenants: compliant 1, pending 2 (3 and 2
+    Critical/Security patches), never-assessed 1, not-reporting 1, failed 1."""
+    compliant = w.agent(w.vm("ok1", sub="tenant-a", location="westeurope"))
+    w.assess(compliant, critical=0, other=2)
+    pending = w.agent(w.vm("sec1", sub="tenant-a", location="westeurope"))
+    w.assess(pending, critical=3, other=1)
+    pending2 = w.agent(w.vm("sec2", sub="tenant-b", location="northeurope"))
+    w.assess(pending2, critical=2, other=0)
+    w.agent(w.vm("new1", sub="tenant-b", location="northeurope"))  # never assessed
+    w.vm("bare1", sub="tenant-b", location="northeurope", patch_mode="ImageDefault")  # no agent
+    failed = w.agent(w.vm("bad1", sub="tenant-a", location="westeurope"))
+    w.install(failed, installed=0, failed=1, status="Failed")

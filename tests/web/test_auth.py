@@ -13,6 +13,7 @@ from sqlalchemy import select
 from guestpatch.store import tokens as token_store
 from guestpatch.store.tables import api_tokens
 from guestpatch.web import auth as web_auth
+from guestpatch.web import rollouts as web_rollouts
 from guestpatch.web import routes as web_routes
 from guestpatch.web.sessions import COOKIE_NAME, LIFETIME
 from tests.web.conftest import Board
@@ -47,7 +48,7 @@ def test_a_page_without_credentials_redirects_to_login_keeping_the_target(sqlite
 def test_every_dashboard_page_but_login_and_the_stylesheet_needs_an_operator(sqlite_board: Board) -> None:
     """Walk the app's /ui routes: each GET/POST without credentials is sent to the login form."""
     checked = 0
-    for route in [*web_auth.router.routes, *web_routes.router.routes]:
+    for route in [*web_auth.router.routes, *web_rollouts.router.routes, *web_routes.router.routes]:
         if not isinstance(route, APIRoute) or route.path in PUBLIC:
             continue
         path = re.sub(r"\{[^}]+\}", "x", route.path)
@@ -56,7 +57,7 @@ def test_every_dashboard_page_but_login_and_the_stylesheet_needs_an_operator(sql
             assert response.status_code == 303, (method, path, response.status_code)
             assert response.headers["location"].startswith("/ui/login?next="), (method, path)
             checked += 1
-    assert checked >= 6
+    assert checked >= 12
 
 
 def test_logging_in_sets_a_hardened_session_cookie(sqlite_board: Board) -> None:

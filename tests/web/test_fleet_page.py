@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from guestpatch.services.instance import STALE_POLLS
 from tests.web.conftest import Board
+from tests.web.fleet_data import mixed_fleet
 
 
 def _legend(html: str) -> dict[str, int]:
@@ -21,24 +22,9 @@ def _bars(html: str, block_id: str) -> dict[str, str]:
     return dict(re.findall(r'class="bar-figure" data-key="([^"]+)">([^<]+)<', block))
 
 
-def _mixed_fleet(board: Board) -> None:
-    """One machine of each status, in two regions and two tenants."""
-    w = board.fleet
-    compliant = w.agent(w.vm("ok1", sub="tenant-a", location="westeurope"))
-    w.assess(compliant, critical=0, other=2)
-    pending = w.agent(w.vm("sec1", sub="tenant-a", location="westeurope"))
-    w.assess(pending, critical=3, other=1)
-    pending2 = w.agent(w.vm("sec2", sub="tenant-b", location="northeurope"))
-    w.assess(pending2, critical=2, other=0)
-    w.agent(w.vm("new1", sub="tenant-b", location="northeurope"))  # never assessed
-    w.vm("bare1", sub="tenant-b", location="northeurope", patch_mode="ImageDefault")  # no agent
-    failed = w.agent(w.vm("bad1", sub="tenant-a", location="westeurope"))
-    w.install(failed, installed=0, failed=1, status="Failed")
-
-
 def test_the_fleet_page_counts_machines_by_patch_status(board: Board) -> None:
     """Each status of the legend counts its machines; the total is in the donut and the tiles."""
-    _mixed_fleet(board)
+    mixed_fleet(board.fleet)
     html = board.api.client.get("/ui/").text
     assert _legend(html) == {"compliant": 1, "pending": 2, "never-assessed": 1, "not-reporting": 1, "failed": 1}
     assert '<span class="figure" id="fig-total">6</span>' in html
@@ -48,7 +34,7 @@ def test_the_fleet_page_counts_machines_by_patch_status(board: Board) -> None:
 
 def test_pending_patches_are_counted_by_region_and_by_tenant(board: Board) -> None:
     """Per region and tenant: machines with Critical/Security pending, of all, and how many patches."""
-    _mixed_fleet(board)
+    mixed_fleet(board.fleet)
     html = board.api.client.get("/ui/").text
     assert _bars(html, "by-region") == {
         "westeurope": "1 of 3 machines · 3 patches",
@@ -63,7 +49,7 @@ def test_pending_patches_are_counted_by_region_and_by_tenant(board: Board) -> No
 
 def test_machines_are_counted_by_patch_mode(board: Board) -> None:
     """AutomaticByPlatform comes first; each mode's bar links to the list filtered on it."""
-    _mixed_fleet(board)
+    mixed_fleet(board.fleet)
     html = board.api.client.get("/ui/").text
     assert _bars(html, "by-mode") == {"AutomaticByPlatform": "5 machines · 83 %", "ImageDefault": "1 machine · 17 %"}
     assert 'href="/ui/machines?patch_mode=ImageDefault"' in html

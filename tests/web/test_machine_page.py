@@ -147,10 +147,3 @@ def test_machine_names_are_matched_ignoring_case(board: Board) -> None:
     response = board.api.client.get("/ui/machines/TENANT-A/rg-web/mixedcase1")
     assert response.status_code == 200
     assert "<h1>MixedCase1" in response.text
-
-
-def test_the_rollouts_section_says_it_is_coming(sqlite_board: Board) -> None:
-    """The navigation already has Rollouts; its page explains what part 2 brings."""
-    html = sqlite_board.api.client.get("/ui/rollouts").text
-    assert "Rollouts are coming to the dashboard" in html
-    assert '<a href="/ui/rollouts" aria-current="page">Rollouts</a>' in html

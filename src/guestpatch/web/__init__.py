@@ -11,8 +11,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from guestpatch.api.state import AppState
+from guestpatch.services.counts import Counts
 from guestpatch.services.fleet_views import FleetViews
-from guestpatch.web import auth, routes
+from guestpatch.web import auth, rollouts, routes
 from guestpatch.web.sessions import LIFETIME, SessionCodec, key_for
 
 #: Paths the API's bearer middleware hands to the dashboard unauthenticated (the dashboard decides).
@@ -27,7 +28,9 @@ def install(app: FastAPI, state: AppState) -> None:
         # a session lasts LIFETIME of wall time, also under the demo's accelerated clock (its rate)
         codec=SessionCodec(key_for(state.config.data_dir), lifetime=LIFETIME * getattr(state.clock, "rate", 1.0)),
         fleet=FleetViews(state.db, state.config, state.clock, state.catalogs, state.views),
+        counts=Counts(state.db),
     )
     app.include_router(routes.root)
     app.include_router(auth.router)
+    app.include_router(rollouts.router)
     app.include_router(routes.router)  # last: it ends with the catch-all not-found page

@@ -6,7 +6,7 @@ server checks it like any bearer token and answers with a session cookie (see
 and checks skip the cookie and send ``Authorization: Bearer <token>`` with each request. A page
 request with neither is redirected to the login form; a bearer header that is not valid gets 401.
 
-Every form that changes state (logout now; resume and cancel buttons in part 2) carries the session's
+Every form that changes state (logout; a rollout's resume, halt and cancel) carries the session's
 CSRF token in a hidden field, checked by :func:`form_operator`. The login form itself is exempt (there
 is no session yet to protect).
 """
@@ -23,6 +23,7 @@ from starlette.datastructures import FormData
 
 from guestpatch.api.state import AppState
 from guestpatch.errors import AuthenticationFailed, Forbidden
+from guestpatch.services.counts import Counts
 from guestpatch.services.fleet_views import FleetViews
 from guestpatch.web.render import LOGIN, PREFIX, SECURITY_HEADERS, DashboardRoute, LoginRequired, Operator, page
 from guestpatch.web.sessions import COOKIE_NAME, Session, SessionCodec
@@ -37,6 +38,7 @@ class Dashboard:
     state: AppState
     codec: SessionCodec
     fleet: FleetViews
+    counts: Counts
 
 
 def dashboard(request: Request) -> Dashboard:

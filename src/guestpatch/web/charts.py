@@ -90,3 +90,27 @@ def percent(value: int, total: int) -> str:
         return ">99 %"
     return f"{math.floor(share + 0.5)} %"
 
+
+
+def stacked(parts: Sequence[tuple[int, str]], *, total: int, label: str) -> Markup:
+    """One bar split into ``parts`` — ``(count, tone)`` in order — of ``total``; ``label`` states the figures.
+
+    A part's width is its share of ``total`` (at least the track's width in all); empty parts draw nothing.
+    """
+    scale = max(total, sum(max(count, 0) for count, _ in parts), 1)
+    rects = []
+    x = 0.0
+    for count, tone in parts:
+        if count <= 0:
+            continue
+        width = 100.0 * count / scale
+        rects.append(
+            Markup('<rect class="bar-part tone-{tone}" x="{x:.2f}" y="0" width="{w:.2f}" height="6"/>').format(
+                tone=tone, x=x, w=width
+            )
+        )
+        x += width
+    return Markup(
+        '<svg class="bar stacked" viewBox="0 0 100 6" preserveAspectRatio="none" role="img" aria-label="{label}">'
+        '<rect class="bar-track" x="0" y="0" width="100" height="6"/>{rects}</svg>'
+    ).format(label=label, rects=Markup("").join(rects))

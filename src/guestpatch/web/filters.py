@@ -53,7 +53,14 @@ def parse_list_query(params: Mapping[str, str], *, known_region: Callable[[str],
         raise InvalidInput(
             f"'{status}' is not a patch status; the statuses are {', '.join(STATUSES)}.", target="status"
         )
-    raw_page = _text(params, "page") or "1"
+    return FleetFilter(q=q, region=region, tenant=tenant, patch_mode=patch_mode, status=status), page_number(
+        params.get("page")
+    )
+
+
+def page_number(raw: str | None) -> int:
+    """The ``page`` parameter of a paged list (1 when absent); InvalidInput (a 400 page) otherwise."""
+    raw_page = (raw or "").strip() or "1"
     if not _PAGE.fullmatch(raw_page) or not 1 <= int(raw_page) <= MAX_PAGE:
         raise InvalidInput(f"The page must be a whole number from 1 to {MAX_PAGE}, not '{raw_page}'.", target="page")
-    return FleetFilter(q=q, region=region, tenant=tenant, patch_mode=patch_mode, status=status), int(raw_page)
+    return int(raw_page)

@@ -27,3 +27,8 @@ def ago(delta: timedelta) -> str:
 def plural(count: int, singular: str, many: str | None = None) -> str:
     """``1 machine``, ``2 machines``."""
     return f"{count} {singular if count == 1 else (many or singular + 's')}"
+
+
+def moment(text: str | None) -> datetime | None:
+    """An ISO 8601 time as the orchestrator writes it (``2026-11-26T08:00:00+00:00``); None for none."""
+    return datetime.fromisoformat(text) if text else None

@@ -3,7 +3,8 @@
 :class:`DashboardRoute` is the route class of every dashboard route. It turns what a handler raises
 into a page: :class:`LoginRequired` into a redirect to the login form, a
 :class:`~guestpatch.errors.GuestpatchError` into an error page with its status (400 for bad filters,
-404 for a missing machine, 403 for a failed CSRF check, 503 for a store failure), and anything
+404 for a missing machine, 403 for a failed CSRF check, 409 for a rollout action its state refuses,
+503 for a store failure), and anything
 unexpected into a logged 500 page that leaks nothing. The ARM error handlers of the API never see
 dashboard requests, so the dashboard answers HTML everywhere.
 """
@@ -48,6 +49,7 @@ _ERROR_TITLES = {
     401: "Not signed in",
     403: "Refused",
     404: "Not found",
+    409: "Not possible now",
     500: "Something went wrong",
     503: "The store is unavailable",
 }
@@ -88,10 +90,13 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-environment.filters.update(when=formatting.when, ago=formatting.ago, plural=formatting.plural, percent=charts.percent)
+environment.filters.update(
+    when=formatting.when, ago=formatting.ago, plural=formatting.plural, percent=charts.percent,
+    datetime=formatting.moment,
+)
 environment.globals.update(
     version=__version__, prefix=PREFIX, machine_url=machine_url, query=query, donut=charts.donut, bar=charts.bar,
-    Slice=charts.Slice,
+    stacked=charts.stacked, Slice=charts.Slice,
 )
 
 

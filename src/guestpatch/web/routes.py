@@ -1,4 +1,4 @@
-"""The dashboard's pages: fleet, machines, one machine, rollouts (coming), static files, and not-found.
+"""The dashboard's pages: fleet, machines, one machine, static files, and not-found (rollouts: rollouts.py).
 
 Handlers are plain functions (run in the thread pool) that read through
 :class:`~guestpatch.services.fleet_views.FleetViews` and render a template; every one of them but the
@@ -12,12 +12,14 @@ from importlib import resources
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from guestpatch.errors import NotFound
-from guestpatch.services.fleet_views import PATCH_MODES, STATUS_LABELS, STATUSES
-from guestpatch.web.auth import Who, dashboard
+from guestpatch.errors import InvalidInput, NotFound
+from guestpatch.services.fleet_views import PATCH_MODES, STATUS_LABELS, STATUSES, MachineRow
+from guestpatch.web import rollout_view
+from guestpatch.web.auth import Dashboard, Who, dashboard
 from guestpatch.web.filters import PAGE_SIZE, parse_list_query
 from guestpatch.web.render import PREFIX, DashboardRoute, page
-from guestpatch.web.why_not_yet import why_not_yet
+from guestpatch.web.rollouts import rollout_url
+from guestpatch.web.why_not_yet import Reason, in_rollout, why_not_yet
 
 router = APIRouter(prefix=PREFIX, route_class=DashboardRoute, include_in_schema=False)
 root = APIRouter(include_in_schema=False)
@@ -41,11 +43,28 @@ def to_dashboard() -> Response:
 
 @router.get("/")
 def fleet(request: Request, who: Who) -> Response:
-    summary = dashboard(request).fleet.summary()
+    board = dashboard(request)
+    summary = board.fleet.summary()
     return page(
         request, "fleet.html", operator=who, section="fleet", title="Fleet", summary=summary, statuses=STATUSES,
-        labels=STATUS_LABELS, look=STATUS_LOOK,
+        labels=STATUS_LABELS, look=STATUS_LOOK, panel=rollout_panel(board), rollout_look=rollout_view.ROLLOUT_LOOK,
+        buckets=rollout_view.BUCKETS, rollout_url=rollout_url,
     )
+
+
+def rollout_panel(board: Dashboard) -> dict[str, object]:
+    """The fleet page's rollouts panel: the active rollout (else the latest), how many are halted, what is next."""
+    listed = board.counts.rollouts()
+    active = [r for r in listed if str(r.record.status) in rollout_view.ACTIVE]
+    shown = active[-1] if active else (listed[-1] if listed else None)
+    bar = None
+    if shown is not None:
+        bar = rollout_view.Bar.of(board.counts.rollout_machines().get(shown.record.id, {}))
+    now = board.state.clock.now()
+    return {
+        "rollout": shown, "bar": bar, "active": len(active), "halted": [r for r in active if r.halted],
+        "next_release": board.state.orchestrator.schedule.next_release(now), "total": len(listed),
+    }
 
 
 @router.get("/machines")
@@ -63,16 +82,27 @@ def machines(request: Request, who: Who) -> Response:
 
 @router.get("/machines/{subscription}/{resource_group}/{name}")
 def machine(request: Request, who: Who, subscription: str, resource_group: str, name: str) -> Response:
-    detail = dashboard(request).fleet.machine(subscription, resource_group, name)
+    board = dashboard(request)
+    detail = board.fleet.machine(subscription, resource_group, name)
+    reasons = why_not_yet(detail.facts, now=detail.at)
+    own = rollout_reason(board, detail.row)
     return page(
         request, "machine.html", operator=who, section="machines", title=detail.row.name, m=detail,
-        reasons=why_not_yet(detail.facts, now=detail.at), labels=STATUS_LABELS, look=STATUS_LOOK,
+        reasons=[own, *reasons] if own else reasons, labels=STATUS_LABELS, look=STATUS_LOOK, rollout_url=rollout_url,
     )
 
 
-@router.get("/rollouts")
-def rollouts(request: Request, who: Who) -> Response:
-    return page(request, "rollouts.html", operator=who, section="rollouts", title="Rollouts")
+def rollout_reason(board: Dashboard, row: MachineRow) -> Reason | None:
+    """The latest rollout's own why-not-yet for this machine; None when no rollout includes it."""
+    name = f"{row.subscription}/{row.resource_group}/{row.name}"
+    including = board.counts.rollouts_with(name)
+    if not including:
+        return None
+    try:
+        explained = board.state.orchestrator.explain(including[-1], name)
+    except (InvalidInput, NotFound):  # the rollout went away meanwhile
+        return None
+    return in_rollout(including[-1], explained)
 
 
 @router.get("/static/{name}")

@@ -1,15 +1,17 @@
 """The machine page's "why not yet" box: from what the control plane knows, why a machine is not patched.
 
 A pure function of :class:`~guestpatch.services.fleet_views.MachineFacts` and ``now``. Reasons come
-most-blocking first. Part 2 of the dashboard adds the rollout's own reason (its wave, gate or window,
-from :mod:`guestpatch.core.explain`) in front of these; until then a machine that nothing blocks is
-told what the next rollout will do for it.
+most-blocking first. When a rollout includes the machine, :func:`in_rollout` turns the rollout's own
+answer (``Orchestrator.explain``: its wave, gate, window or retry, from :mod:`guestpatch.core.explain`)
+into a reason that the page shows in front of these.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from guestpatch.services.fleet_views import MachineFacts
 from guestpatch.services.versions import older_than
@@ -30,6 +32,29 @@ class Reason:
     severity: str  # "blocker": no automatic patching; "warning"; "info"; "ok"
     title: str
     detail: str = ""
+    rollout: str | None = None  # the rollout this reason comes from (the page links to it)
+
+
+#: A machine's status in a rollout → how the box weighs it (the rest are notes).
+_ROLLOUT_SEVERITY = {
+    "Succeeded": "ok", "NotOffered": "warning", "Failed": "warning", "Pending": "warning", "Exhausted": "warning",
+    "Expired": "warning", "Cancelled": "warning", "Skipped": "warning",
+}
+
+
+def in_rollout(rollout_id: str, explained: Mapping[str, Any]) -> Reason:
+    """The rollout's own why-not-yet (``Orchestrator.explain``) as a reason of the box.
+
+    The orchestrator's sentences that end on a moment (``outside its window until``) get it appended.
+    """
+    status, text = str(explained.get("status", "")), str(explained.get("reason", ""))
+    until = explained.get("until")
+    if until:
+        text = f"{text} {when(datetime.fromisoformat(str(until)))}"
+    severity = _ROLLOUT_SEVERITY.get(status, "info")
+    if text.startswith("rollout halted"):
+        severity = "warning"
+    return Reason(severity, f"Rollout {rollout_id}: {status}", text, rollout=rollout_id)
 
 
 def why_not_yet(facts: MachineFacts, *, now: datetime) -> list[Reason]:
@@ -105,9 +130,8 @@ def why_not_yet(facts: MachineFacts, *, now: datetime) -> list[Reason]:
     if facts.critical > 0:
         add(Reason(
             "info", f"{facts.critical} Critical/Security patch{'es' if facts.critical != 1 else ''} pending",
-            "Nothing blocks this machine: the next rollout installs them in its off-peak window, when its "
-            "region's phase and its wave come. (The rollout's own reason appears here once rollouts are on "
-            "the dashboard.)",
+            "Nothing blocks this machine: a rollout installs them in its off-peak window, when its region's "
+            "phase and its wave come.",
         ))
     elif facts.assessed:
         add(Reason("ok", "Nothing pending",
