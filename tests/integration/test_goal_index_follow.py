@@ -188,3 +188,22 @@ def test_an_unknown_credential_is_remembered_so_repeating_it_does_not_query_the_
         assert state.index.machine("gpm_unknown") is None
     lookups = [s for s in statements if "machine_credentials" in s]
     assert len(lookups) == 1
+
+
+def test_a_catch_up_that_does_not_move_the_etag_does_not_end_a_long_poll(
+    process_state: Callable[[], AppState],
+) -> None:
+    """Worker B, behind the store, learned the ETag from a store read; its next catch-up brings the same
+    position and must not answer the held long-poll (an early 304); a real change then does."""
+    one, other = process_state(), process_state()
+    vm, _ = enroll(one, "host1")
+    etag = one.index.etag(vm)
+    other.index.observe(vm, etag)
+    _, outcome = long_poll(other, vm, etag)
+    other.index.catch_up()  # wakes the VM's waiters: the enrollment's change, already known
+    time.sleep(0.5)
+    assert outcome == []
+    assess(one, "host1")
+    other.index.catch_up()
+    assert eventually(lambda: bool(outcome))
+    assert outcome == [True]

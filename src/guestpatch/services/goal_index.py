@@ -224,27 +224,35 @@ class GoalIndex:
 
     # ------------------------------------------------------------------ long-poll
     async def wait(self, vm: int, etag: str, seconds: float) -> bool:
-        """Wait until ``vm``'s ETag differs from ``etag``; False on timeout."""
-        if self.etag(vm) != etag:
-            return True
+        """Wait until ``vm``'s ETag differs from ``etag``; False on timeout.
+
+        A wake-up that did not move the ETag (a catch-up that only brought this index up to the
+        position the caller already had) goes back to waiting for the rest of the time.
+        """
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        with self._lock:
-            self._waiters.setdefault(vm, []).append((loop, future))
-        try:
+        deadline = loop.time() + seconds
+        while True:
             if self.etag(vm) != etag:
                 return True
-            await asyncio.wait_for(future, seconds)
-            return True
-        except TimeoutError:
-            return self.etag(vm) != etag
-        finally:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            future: asyncio.Future[None] = loop.create_future()
             with self._lock:
-                waiters = self._waiters.get(vm, [])
-                if (loop, future) in waiters:
-                    waiters.remove((loop, future))
-                if not waiters:
-                    self._waiters.pop(vm, None)
+                self._waiters.setdefault(vm, []).append((loop, future))
+            try:
+                if self.etag(vm) != etag:
+                    return True
+                await asyncio.wait_for(future, remaining)
+            except TimeoutError:
+                return self.etag(vm) != etag
+            finally:
+                with self._lock:
+                    waiters = self._waiters.get(vm, [])
+                    if (loop, future) in waiters:
+                        waiters.remove((loop, future))
+                    if not waiters:
+                        self._waiters.pop(vm, None)
 
     def _wake(self, vms: Iterable[int]) -> None:
         with self._lock:
