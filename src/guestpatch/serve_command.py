@@ -46,6 +46,9 @@ def register(app: typer.Typer) -> None:
     def serve_cmd(**flags: Any) -> None:
         try:
             config = load_config(flags, os.environ)
+            from guestpatch.metrics.tally import prepare
+
+            prepare(config.data_path)  # the workers' request metrics start from zero
             from guestpatch.server import serve
 
             serve(config)

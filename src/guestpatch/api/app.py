@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from guestpatch import __version__, web
+from guestpatch import __version__, metrics, web
 from guestpatch.api import errors
 from guestpatch.api.agent import routes as agent_routes
 from guestpatch.api.agent.fastpath import AgentFastPath
@@ -82,4 +82,5 @@ def create_app(state: AppState, *, background: bool = False, follow: bool = Fals
     app.add_middleware(BearerAuth, tokens=state.tokens, open_paths=OPEN_PATHS, open_prefixes=OPEN_PREFIXES)
     app.add_middleware(AgentFastPath, index=state.index, agents=state.agents, max_wait=state.config.agent_long_poll)
     app.add_middleware(BodyLimit, limit=state.config.max_body_bytes)
+    metrics.install(app, state)  # last: its timing middleware wraps all the others
     return app
