@@ -65,8 +65,10 @@ def chromium() -> str:
     return str(CHROMIUM)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator[Any]:
+    """Playwright's sync driver keeps an asyncio loop running in this thread while it lives, which
+    breaks later tests that call ``asyncio.run``: so it lives per module, not for the whole session."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as driver:
