@@ -13,7 +13,8 @@
    (``bench/wrk/upload.lua``) sends ``PUT /agent/v1/operations/{id}`` InProgress reports with growing
    ``sequence``; every answer must be 200 and not a duplicate.
 4. nginx (config in a temp dir) serves a static file, revalidated with its ETag (304), plain and TLS,
-   with the same wrk load: the physical reference of this machine, measured in the same run.
+   with the same wrk load, first and last in the run: the physical reference of this machine (the
+   ratio uses the mean of the two; a gap between them means other work used the machine meanwhile).
 
 Goals (issue #4): check-ins >= 10,000/s with p99 <= 20 ms on both databases; uploads >= 1,000/s.
 Exit status 1 when any answer was not the expected one (or a connection failed); with
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,6 +39,7 @@ sys.path.insert(0, str(REPO))
 
 from bench import _fleet, _nginx, _wrk  # noqa: E402
 from bench._procs import postgres_database, serve  # noqa: E402
+from guestpatch.tls import TlsFiles, ensure_self_signed  # noqa: E402
 
 CHECKIN_GOAL_RATE = 10_000
 CHECKIN_GOAL_P99_MS = 20.0
@@ -69,6 +72,11 @@ class Row:
         if self.case == "upload":
             return f.clean and f.rate >= UPLOAD_GOAL_RATE
         return None
+
+
+def load_average() -> float:
+    """The 1-minute load average: other work on this machine skews every figure."""
+    return float(Path("/proc/loadavg").read_text().split()[0])
 
 
 def machine_description() -> str:
@@ -110,21 +118,33 @@ def run_database(database: str, url: str | None, work: Path, args: argparse.Name
     return rows
 
 
+def run_nginx(directory: Path, tls: TlsFiles, load: _wrk.Load, label: str) -> list[Row]:
+    """nginx serving a static file of a goal state's size, revalidated with its ETag (304)."""
+    rows = []
+    with _nginx.nginx(directory, cert=tls.cert, key=tls.key,
+                      body=b'{"vmId": "bench", "operations": []}\n' * 8) as reference:
+        for transport, url in (("https", reference.tls_url), ("http", reference.plain_url)):
+            figures = _wrk.run(url, "static", [reference.etag], load)
+            rows.append(Row("nginx", f"static ({label})", transport, figures, ""))
+            print(_line(rows[-1]), flush=True)
+    return rows
+
+
 def _line(row: Row) -> str:
     f = row.figures
     flag = {True: "goal met", False: "GOAL MISSED", None: ""}[row.met()]
     samples = "".join(f"\n      unexpected answer: {sample}" for sample in f.samples)
-    return (f"  {row.case:<9} {row.database:<9} {row.transport:<6} {f.rate:>8.0f}/s  p50 {f.p50_ms:6.2f} ms  "
+    return (f"  {row.case:<9} {row.database:<14} {row.transport:<6} {f.rate:>8.0f}/s  p50 {f.p50_ms:6.2f} ms  "
             f"p99 {f.p99_ms:6.2f} ms  unexpected {f.unexpected}  socket errors {f.socket_errors}  {flag}"
             + samples)
 
 
 def markdown(rows: list[Row], nginx_rates: dict[str, float]) -> str:
-    out = ["| case | database | transport | requests/s | p50 ms | p99 ms | of nginx | goal | met |",
+    out = ["| case | store | transport | requests/s | p50 ms | p99 ms | × nginx (mean) | goal | met |",
            "|---|---|---|---:|---:|---:|---:|---|---|"]
     for row in rows:
-        v = row.verdict(nginx_rates.get(row.transport) if row.case != "nginx" else None)
-        ratio = f"{v['of_nginx']:.2f}" if v["of_nginx"] is not None else "1.00" if row.case == "nginx" else ""
+        v = row.verdict(nginx_rates.get(row.transport))
+        ratio = f"{v['of_nginx']:.2f}" if v["of_nginx"] is not None else ""
         met = {True: "yes", False: "**no**", None: ""}[row.met()]
         out.append(f"| {row.case} | {row.database} | {row.transport} | {v['requests_per_s']:,} | {v['p50_ms']} | "
                    f"{v['p99_ms']} | {ratio} | {row.goal} | {met} |")
@@ -148,11 +168,19 @@ def main(argv: list[str]) -> int:
         parser.error("--uploads cannot exceed --machines")
     load = _wrk.Load(threads=args.threads, connections=args.connections, seconds=args.seconds)
     print(f"machine: {machine_description()}", flush=True)
+    load_before = load_average()
+    if load_before > 1.0:
+        print(f"WARNING: load average {load_before:.1f} before the run: other work is running on this machine "
+              "and will skew the figures", flush=True)
     print(f"load: wrk -t{load.threads} -c{load.connections} -d{load.seconds}s on loopback "
           f"(after a {load.warmup} s warm-up)", flush=True)
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="gp-bench-checkin-") as tmp:
         work = Path(tmp)
+        tls = ensure_self_signed(work / "nginx-tls", ["127.0.0.1"])
+        # nginx first and last, in the same run: the reference is their mean; a gap between the two
+        # says that something else used the machine meanwhile
+        rows += run_nginx(work / "nginx-first", tls, load, "first")
         for database in args.databases.split(","):
             if database == "sqlite":
                 rows += run_database("sqlite", None, work, args, load)
@@ -161,25 +189,21 @@ def main(argv: list[str]) -> int:
                     rows += run_database("postgres", url, work, args, load)
             else:
                 parser.error(f"unknown database {database!r} (sqlite, postgres)")
-        tls_dir = work / args.databases.split(",")[0] / "tls"
-        # nginx last, on the same machine in the same run, so that it sees the same conditions
-        with _nginx.nginx(work / "nginx", cert=tls_dir / "server.pem", key=tls_dir / "server.key",
-                          body=b'{"vmId": "bench", "operations": []}\n' * 8) as reference:
-            nginx_rates: dict[str, float] = {}
-            for transport, url in (("https", reference.tls_url), ("http", reference.plain_url)):
-                figures = _wrk.run(url, "static", [reference.etag], load)
-                rows.append(Row("nginx", "static file", transport, figures, ""))
-                nginx_rates[transport] = figures.rate
-                print(_line(rows[-1]), flush=True)
-    verdicts = [r.verdict(nginx_rates.get(r.transport) if r.case != "nginx" else None) for r in rows]
+        rows += run_nginx(work / "nginx-last", tls, load, "last")
+    nginx_rates = {
+        transport: statistics.mean(r.figures.rate for r in rows if r.case == "nginx" and r.transport == transport)
+        for transport in ("https", "http")
+    }
+    verdicts = [r.verdict(nginx_rates.get(r.transport)) for r in rows]
     for v in verdicts:
-        if v["of_nginx"] is not None:
+        if v["case"] != "nginx":
             print(f"  {v['case']:<9} {v['database']:<9} {v['transport']:<6} = {v['of_nginx']:.2f} × nginx")
     if args.markdown:
         print(markdown(rows, nginx_rates))
+    print(f"load average before the run {load_before:.2f}, after {load_average():.2f}")
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine_description(), "load": asdict(load), "rows": verdicts},
-                                        indent=2) + "\n")
+        args.json.write_text(json.dumps({"machine": machine_description(), "load": asdict(load), "rows": verdicts,
+                                         "load_average_before": load_before}, indent=2) + "\n")
     if not all(r.figures.clean for r in rows):
         print("FAILED: some answers were not the expected ones (see 'unexpected' / 'socket errors')",
               file=sys.stderr)
