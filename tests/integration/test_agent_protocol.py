@@ -221,6 +221,24 @@ def test_operations_fail_when_no_agent_picks_them_up_or_the_agent_goes_quiet(api
     assert "stopped reporting" in silent["error"]["message"]
 
 
+def test_keepalives_keep_a_running_operation_alive_and_stale_ones_do_not(api_factory: Any) -> None:
+    """Each newer InProgress report restarts the progress timeout; a replayed one neither counts nor extends."""
+    api: Api = api_factory(operation_progress_timeout=120)
+    credential = enroll(api, "busy")
+    url = start(api, "busy", "assessPatches").headers["azure-asyncoperation"]
+    url = url.replace("https://testserver", "")
+    op_id = goal(api, credential).json()["operations"][0]["id"]
+    for sequence in (1, 2, 3):
+        assert report(api, credential, op_id, sequence, "InProgress").json()["duplicate"] is False
+        api.clock.advance(timedelta(seconds=100))
+        api.state.patch_ops.sweep()
+        assert api.client.get(url).json()["status"] == "InProgress"
+    assert report(api, credential, op_id, 2, "InProgress").json()["duplicate"] is True  # no new keepalive
+    api.clock.advance(timedelta(seconds=30))
+    api.state.patch_ops.sweep()
+    assert api.client.get(url).json()["status"] == "Failed"
+
+
 def test_heartbeat_configuration_moves_the_instance_view_from_pending_to_ready(api: Api) -> None:
     credential = enroll(api, "host1")
     api.patch("host1", {"properties": {"osProfile": {"linuxConfiguration": {

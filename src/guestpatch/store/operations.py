@@ -143,6 +143,25 @@ def record_report(
     return result_.rowcount == 1
 
 
+def record_progress(
+    conn: Connection, op_id: str, vm: int, *, sequence: int, started_at: datetime | None, now: datetime
+) -> bool:
+    """Store an InProgress report without reading the operation first: applied (True) only when the
+    operation is ``vm``'s, still active, and ``sequence`` is newer than the stored one."""
+    o = operations.c
+    result = conn.execute(
+        update(operations)
+        .where(o.id == op_id, o.vm == vm, o.active, o.sequence < sequence)
+        .values(
+            status="InProgress",
+            sequence=sequence,
+            started_at=func.coalesce(o.started_at, started_at or now),
+            last_report_at=now,
+        )
+    )
+    return result.rowcount == 1
+
+
 def finish(conn: Connection, op: Operation, *, status: str, error: dict[str, Any] | None, now: datetime) -> bool:
     """End an active operation from the server's side (timeout, cancel). False if it already ended."""
     o = operations.c

@@ -45,6 +45,9 @@ _NO_BEARER = AuthenticationFailed(
 _BAD_CREDENTIAL = AuthenticationFailed("Authentication failed. The machine credential is not valid.")
 
 
+#: Report writer threads per process on PostgreSQL (1, 4 and 8 measured on 2 cores: 4 made the most reports).
+POSTGRES_REPORT_WRITERS = 4
+
 class AgentFastPath:
     def __init__(self, app: ASGIApp, *, index: GoalIndex, agents: AgentService, max_wait: int) -> None:
         self.app = app
@@ -54,17 +57,18 @@ class AgentFastPath:
         self._writer: ThreadPoolExecutor | None = None
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a store write off the event loop.
+        """Run a store write off the event loop, on this process's few report writers.
 
         On SQLite, one store writer runs at a time anyway (see ``guestpatch.store.db.WriteLock``): the
         reports of this process go through one thread, back to back, instead of waking dozens of
-        threads that queue for the lock and trade the GIL (which halved the rate). On PostgreSQL,
-        transactions run side by side in the thread pool.
+        threads that queue for the lock and trade the GIL (which halved the rate). On PostgreSQL a
+        report waits on its round trips, so a few writers overlap them (``POSTGRES_REPORT_WRITERS``);
+        the default pool's 40 threads traded the GIL instead and made fewer reports per second than
+        one writer (docs/benchmarks.md).
         """
-        if self.agents.db.is_postgres:
-            return await run_in_threadpool(fn, *args)
         if self._writer is None:
-            self._writer = ThreadPoolExecutor(1, thread_name_prefix="guestpatch-reports")
+            writers = POSTGRES_REPORT_WRITERS if self.agents.db.is_postgres else 1
+            self._writer = ThreadPoolExecutor(writers, thread_name_prefix="guestpatch-reports")
             weakref.finalize(self, self._writer.shutdown, wait=False)
         return await asyncio.get_running_loop().run_in_executor(self._writer, functools.partial(fn, *args))
 
