@@ -204,7 +204,7 @@ class AgentService:
             final = report.status != "InProgress"
             status = "Succeeded" if final else "InProgress"
             applied = op_store.record_report(
-                conn, op, sequence=report.sequence, status=status, result=report.result, error=None,
+                conn, op.id, sequence=report.sequence, status=status, result=report.result, error=None,
                 started_at=report.started_at, now=now,
             )
             if not applied:  # a concurrent report won the race; ours is a duplicate
@@ -235,8 +235,8 @@ class AgentService:
         """
         report = messages.parse_report(body, kind=ASSESS)  # no result: the kind does not matter
         with self.db.begin() as conn:
-            return op_store.record_progress(conn, op_id, vm, sequence=report.sequence, started_at=report.started_at,
-                                            now=now)  # fmt: skip
+            return op_store.record_report(conn, op_id, vm=vm, sequence=report.sequence, status="InProgress",
+                                          result=None, error=None, started_at=report.started_at, now=now)  # fmt: skip
 
     def _post_install_assessment(self, conn: Any, install: op_store.Operation, now: Any) -> None:
         """Azure re-assesses after an installation so the instance view's counts are current; so do we."""

@@ -114,8 +114,9 @@ def active_ops(conn: Connection) -> list[Operation]:
 
 def record_report(
     conn: Connection,
-    op: Operation,
+    op_id: str,
     *,
+    vm: int | None = None,
     sequence: int,
     status: str,
     result: dict[str, Any] | None,
@@ -123,12 +124,15 @@ def record_report(
     started_at: datetime | None,
     now: datetime,
 ) -> bool:
-    """Store an agent report if it is newer than what we have; return whether it was applied."""
+    """Store an agent report if the operation is still active and ``sequence`` is newer than what we
+    have (and, with ``vm``, only if it is that machine's: no read of the operation needed first);
+    return whether it was applied."""
     final = status in FINAL
     o = operations.c
+    where = [o.id == op_id, o.active, o.sequence < sequence] + ([o.vm == vm] if vm is not None else [])
     result_ = conn.execute(
         update(operations)
-        .where(o.id == op.id, o.active, o.sequence < sequence)
+        .where(*where)
         .values(
             status=status,
             active=not final,
@@ -141,25 +145,6 @@ def record_report(
         )
     )
     return result_.rowcount == 1
-
-
-def record_progress(
-    conn: Connection, op_id: str, vm: int, *, sequence: int, started_at: datetime | None, now: datetime
-) -> bool:
-    """Store an InProgress report without reading the operation first: applied (True) only when the
-    operation is ``vm``'s, still active, and ``sequence`` is newer than the stored one."""
-    o = operations.c
-    result = conn.execute(
-        update(operations)
-        .where(o.id == op_id, o.vm == vm, o.active, o.sequence < sequence)
-        .values(
-            status="InProgress",
-            sequence=sequence,
-            started_at=func.coalesce(o.started_at, started_at or now),
-            last_report_at=now,
-        )
-    )
-    return result.rowcount == 1
 
 
 def finish(conn: Connection, op: Operation, *, status: str, error: dict[str, Any] | None, now: datetime) -> bool:
