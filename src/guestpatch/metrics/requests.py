@@ -25,14 +25,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from starlette.routing import BaseRoute, Match
 
+from guestpatch.api.agent.fastpath import GOAL_STATE_PATH, OPERATIONS_PREFIX, report_operation_id
 from guestpatch.api.middleware import ASGIApp, Message, Receive, Scope, Send
 from guestpatch.metrics.tally import Tally
 
-#: The agent protocol's goal-state poll (docs/agent-protocol.md), served by the agent fast path.
-GOAL_STATE_PATH = "/agent/v1/goalstate"
-#: Operation reports, answered by the agent fast path before routing (hot during installations).
-REPORTS_PREFIX = "/agent/v1/operations/"
-REPORTS_TEMPLATE = "/agent/v1/operations/{operationId}"
+#: Operation reports' route, answered by the agent fast path before routing (hot during installations).
+REPORTS_TEMPLATE = OPERATIONS_PREFIX + "{operationId}"
 UNMATCHED = "(unmatched)"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -99,7 +97,7 @@ class RequestMetrics:
         if route is not None:
             return str(getattr(route, "path", UNMATCHED))
         path: str = scope["path"]
-        if path.startswith(REPORTS_PREFIX) and "/" not in path[len(REPORTS_PREFIX):]:
+        if report_operation_id(path) is not None:
             return REPORTS_TEMPLATE
         partial = None
         for candidate in self._flat_routes():

@@ -48,6 +48,7 @@ _BAD_CREDENTIAL = AuthenticationFailed("Authentication failed. The machine crede
 #: Report writer threads per process on PostgreSQL (1, 4 and 8 measured on 2 cores: 4 made the most reports).
 POSTGRES_REPORT_WRITERS = 4
 
+
 class AgentFastPath:
     def __init__(self, app: ASGIApp, *, index: GoalIndex, agents: AgentService, max_wait: int) -> None:
         self.app = app
@@ -78,11 +79,10 @@ class AgentFastPath:
             if path == GOAL_STATE_PATH:
                 await self._goal_state(scope, send)
                 return
-            if scope["method"] == "PUT" and path.startswith(OPERATIONS_PREFIX):
-                operation_id = path[len(OPERATIONS_PREFIX):]
-                if operation_id and "/" not in operation_id:
-                    await self._report(scope, receive, send, operation_id)
-                    return
+            operation_id = report_operation_id(path) if scope["method"] == "PUT" else None
+            if operation_id is not None:
+                await self._report(scope, receive, send, operation_id)
+                return
         await self.app(scope, receive, send)
 
     async def _machine(self, credential: str) -> int | None:
@@ -162,6 +162,14 @@ class AgentFastPath:
             await _send_failure(send, exc)
             return
         await _send_json(send, 200, answer)
+
+
+def report_operation_id(path: str) -> str | None:
+    """The operation id of a report's path (``/agent/v1/operations/{operationId}``), or None."""
+    if not path.startswith(OPERATIONS_PREFIX):
+        return None
+    operation_id = path[len(OPERATIONS_PREFIX):]
+    return operation_id if operation_id and "/" not in operation_id else None
 
 
 def _credential_and_etag(scope: Scope) -> tuple[str | None, str | None]:
