@@ -75,9 +75,7 @@ def prepare(config: Config, *, clock: Clock | None = None) -> Prepared:
             tls = TlsFiles(cert=config.tls_cert, key=config.tls_key, ca=None)
         else:
             tls = ensure_self_signed(data_dir / "tls", [config.host])
-    catalogs = Catalogs(operator_images_file=config.image_catalog_file)
-    state = AppState(config=config, db=db, clock=clock, catalogs=catalogs)
-    return Prepared(config=config, state=state, token_path=token_path, tls=tls)
+    return Prepared(config=config, state=_state(config, db, clock), token_path=token_path, tls=tls)
 
 
 def serve(config: Config) -> None:
@@ -176,9 +174,10 @@ def run_background(config: Config) -> None:
         state.db.dispose()
 
 
-def _state(config: Config) -> AppState:
+def _state(config: Config, db: Database | None = None, clock: Clock | None = None) -> AppState:
+    """The services of one process; a new store engine and the system clock unless given."""
     catalogs = Catalogs(operator_images_file=config.image_catalog_file)
-    return AppState(config=config, db=Database(config.store_url), clock=SystemClock(), catalogs=catalogs)
+    return AppState(config=config, db=db or Database(config.store_url), clock=clock or SystemClock(), catalogs=catalogs)
 
 
 def _stop_process(process: multiprocessing.process.BaseProcess) -> None:
