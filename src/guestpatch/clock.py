@@ -39,26 +39,40 @@ class SystemClock:
 
 
 class ScaledClock:
-    """Time that runs ``rate`` times faster than the wall clock, from ``start`` (the demo's clock)."""
+    """Time that runs ``rate`` times faster than the wall clock, from ``start`` (the demo's clock).
 
-    def __init__(self, *, rate: float, start: datetime | None = None) -> None:
+    ``held=True``: time runs at wall speed until :meth:`release` (the demo sets itself up meanwhile, so
+    that creating the fleet does not eat the canary region's night). ``rate`` is the clock's rate from
+    the start all the same, so agent timings (:func:`agent_seconds`) are converted with it throughout.
+    """
+
+    def __init__(self, *, rate: float, start: datetime | None = None, held: bool = False) -> None:
         if rate <= 0:
             raise ValueError("the clock rate must be positive")
         self.rate = float(rate)
         self._start = (start or datetime.now(UTC)).astimezone(UTC)
         self._wall = time.monotonic()
+        self._flow = 1.0 if held else self.rate
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
         with self._lock:
-            elapsed = time.monotonic() - self._wall
-        return self._start + timedelta(seconds=elapsed * self.rate)
+            return self._start + timedelta(seconds=(time.monotonic() - self._wall) * self._flow)
+
+    def release(self) -> None:
+        """From now on, time runs ``rate`` times faster than the wall clock (continuously: no jump)."""
+        with self._lock:
+            wall = time.monotonic()
+            self._start += timedelta(seconds=(wall - self._wall) * self._flow)
+            self._wall, self._flow = wall, self.rate
 
     def sleep(self, seconds: float) -> None:
-        time.sleep(seconds / self.rate)
+        with self._lock:
+            flow = self._flow
+        time.sleep(seconds / flow)
 
     def wall_seconds(self, seconds: float) -> float:
-        """Wall seconds that ``seconds`` of this clock take."""
+        """Wall seconds that ``seconds`` of this clock take (once released)."""
         return seconds / self.rate
 
 

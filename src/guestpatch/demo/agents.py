@@ -199,10 +199,11 @@ class SimulatedAgent:
         return [p for p in self.repository.offers(self.machine.os_key) if self.installed.get(p.name) != p.version]
 
     def assessment(self, op_id: str, started: str) -> dict[str, Any]:
+        available = self.available()
         patches = [self._patch(p) | {"assessmentState": "Available",
                                      "rebootBehavior": "AlwaysRequiresReboot" if p.reboot else "NeverReboots"}
-                   for p in self.available()]  # fmt: skip
-        critical = sum(1 for p in self.available() if p.classification in {"Critical", "Security"})
+                   for p in available]  # fmt: skip
+        critical = sum(1 for p in available if p.classification in {"Critical", "Security"})
         return {"status": "Succeeded", "assessmentActivityId": op_id, "rebootPending": False,
                 "criticalAndSecurityPatchCount": critical, "otherPatchCount": len(patches) - critical,
                 "startDateTime": started, "availablePatches": patches, "error": None}  # fmt: skip
@@ -212,8 +213,9 @@ class SimulatedAgent:
         linux = parameters.get("linuxParameters") or {}
         pins = {str(m) for m in linux.get("packageNameMasksToInclude") or ()}
         classes = set(linux.get("classificationsToInclude") or ())
-        chosen = [p for p in self.available() if p.pin in pins or p.classification in classes]
-        return chosen, [p for p in self.available() if p not in chosen]
+        available = self.available()
+        chosen = [p for p in available if p.pin in pins or p.classification in classes]
+        return chosen, [p for p in available if p not in chosen]
 
     async def install(self, op_id: str, parameters: dict[str, Any], started: str) -> dict[str, Any]:
         chosen, others = self.selection(parameters)

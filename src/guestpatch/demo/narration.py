@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from guestpatch.core.records import TERMINAL
 from guestpatch.core.windows import DEFAULT_OFF_PEAK, WindowSpec
 
-DONE = {"Succeeded", "NotOffered", "Exhausted", "Cancelled", "Expired"}
+DONE = TERMINAL
 
 
 def clock(when: datetime, time_zone: str | None = None) -> str:

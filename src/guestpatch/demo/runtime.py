@@ -3,7 +3,8 @@
 The control plane is the real one (:func:`guestpatch.server.prepare`: store and migrations, admin
 token, TLS; :func:`guestpatch.api.app.create_app` with its background work and the orchestrator),
 served over HTTPS by uvicorn in a thread of this process, on the demo's accelerated clock
-(:class:`~guestpatch.demo.clock.DemoClock`); ``guestpatch serve`` runs granian worker processes, but
+(:class:`~guestpatch.clock.ScaledClock`, held until the fleet is set up); ``guestpatch serve`` runs
+granian worker processes, but
 one process keeps the demo's clock, engine and agents together. SIGINT or SIGTERM stops the agents,
 the host agent and the server, and the demo exits 0.
 """
@@ -29,10 +30,10 @@ import httpx
 import uvicorn
 
 from guestpatch.api.app import create_app
+from guestpatch.clock import ScaledClock
 from guestpatch.config import Config, load_config
 from guestpatch.demo import knobs, timing
 from guestpatch.demo.agents import Behaviour
-from guestpatch.demo.clock import DemoClock
 from guestpatch.demo.fleet import demo_fleet
 from guestpatch.demo.host import HostAgent
 from guestpatch.demo.story import CANARY, DEMO_POLICY, TIME_ZONES, Story
@@ -155,7 +156,7 @@ def run(options: DemoOptions, *, say: Callable[[str], None] = print, environ: Ma
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = demo_config(data_dir, options.port)
     sock = bind(config.host, config.port)
-    clock = DemoClock(rate=options.speed, start=_start(data_dir, options))
+    clock = ScaledClock(rate=options.speed, start=_start(data_dir, options), held=True)
     prepared = prepare(config, clock=clock)
     server = InProcessServer(prepared, sock)
     server.start()
@@ -185,7 +186,7 @@ def _start(data_dir: Path, options: DemoOptions) -> datetime:
     return start
 
 
-async def _main(options: DemoOptions, url: str, clock: DemoClock, data_dir: Path, host: HostAgent | None,
+async def _main(options: DemoOptions, url: str, clock: ScaledClock, data_dir: Path, host: HostAgent | None,
                 say: Callable[[str], None]) -> None:  # fmt: skip
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -22,9 +22,11 @@ from typing import Any
 
 import httpx
 
+from guestpatch.catalogs import load_region_catalog
+from guestpatch.clock import ScaledClock
+from guestpatch.core.records import TERMINAL, MachineStatus
 from guestpatch.demo import timing
 from guestpatch.demo.agents import Behaviour, SimulatedAgent
-from guestpatch.demo.clock import DemoClock
 from guestpatch.demo.fleet import REGIONS, DemoMachine, demo_fleet, host_vm_body, vm_body
 from guestpatch.demo.host import LOCATION, RESOURCE_GROUP, SUBSCRIPTION, HostAgent
 from guestpatch.demo.narration import Narrator, clock
@@ -38,9 +40,10 @@ DEMO_POLICY: dict[str, Any] = {
     "stabilityPeriodMinutes": 5, "bakeTimeMinutes": 30, "retryDelayMinutes": 60,
 }  # fmt: skip
 CANARY = DEMO_POLICY["phases"][0][0]
-TIME_ZONES = {"westeurope": "Europe/Amsterdam", "northeurope": "Europe/Dublin", "eastus": "America/New_York",
-              "westus": "America/Los_Angeles"}  # fmt: skip
-SETTLED = {"Succeeded", "NotOffered", "Exhausted", "Cancelled", "Expired", "Failed", "Pending", "Skipped"}
+#: The demo regions' time zones, from the built-in region catalog the server uses.
+TIME_ZONES = {r.name: r.time_zone for r in load_region_catalog().regions() if r.name in dict(REGIONS)}
+#: Nothing more happens to these machines tonight (retries come in a later window).
+SETTLED = TERMINAL | {MachineStatus.FAILED, MachineStatus.PENDING, MachineStatus.SKIPPED}
 LOOK_EVERY = 0.5  # wall seconds between two looks at the rollouts
 
 
@@ -61,7 +64,7 @@ def expect(answer: httpx.Response, *codes: int) -> httpx.Response:
 class Story:
     api: httpx.AsyncClient  # the operator's client (admin token)
     agent_client: httpx.AsyncClient  # the agents' client (their own credentials per request)
-    clock: DemoClock
+    clock: ScaledClock
     speed: float
     machines: int
     seed: int

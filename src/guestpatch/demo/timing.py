@@ -49,6 +49,3 @@ def night_region(now: datetime, regions: dict[str, str], *, off_peak: OffPeak = 
     return min(sorted(regions), key=rank)
 
 
-def virtual(wall_seconds: float, speed: float) -> timedelta:
-    """The virtual time that ``wall_seconds`` stand for at ``speed``."""
-    return timedelta(seconds=wall_seconds * speed)
