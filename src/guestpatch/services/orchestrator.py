@@ -158,10 +158,11 @@ class Orchestrator:
     def explain(self, rollout_id: str, machine: str) -> dict[str, Any]:
         with self._lock:
             self.engine._states.pop(rollout_id, None)  # fresh from the store
-            state = self.engine.state(rollout_id)
-            if machine not in state.fleet.names:
-                raise NotFound(f"The machine '{machine}' is not part of rollout '{rollout_id}'.", target="machine")
-            return self.engine.explain(rollout_id, machine).to_dict()
+            try:
+                return self.engine.explain(rollout_id, machine).to_dict()
+            except InvalidInput as exc:  # the fleet's own lookup: not one of the rollout's machines
+                raise NotFound(f"The machine '{machine}' is not part of rollout '{rollout_id}'.",
+                               target="machine") from exc  # fmt: skip
 
     def unpatched(self, rollout_id: str) -> list[dict[str, Any]]:
         """Every machine of the rollout not patched (yet), each with its reason: the 30-day report."""

@@ -13,6 +13,7 @@ from guestpatch.api.arm.common import absolute_url, check_scope, json_object
 from guestpatch.api.state import AppState, app_state
 from guestpatch.errors import InvalidInput, NotFound
 from guestpatch.services import engine_reports
+from guestpatch.services.counts import Counts
 from guestpatch.store import vms as vm_store
 from guestpatch.store.tokens import TokenInfo
 from guestpatch.store.vms import VmKey
@@ -75,9 +76,10 @@ async def show_rollout(request: Request, rolloutId: str) -> JSONResponse:
 PAGE = 1000
 
 
-def _page(request: Request, items: list[dict[str, Any]], offset: int, limit: int) -> JSONResponse:
-    body: dict[str, Any] = {"value": items[offset:offset + limit]}
-    if offset + limit < len(items):
+def _page(request: Request, window: list[dict[str, Any]], offset: int, limit: int) -> JSONResponse:
+    """One page of a list that ``window`` holds from ``offset`` on; a ``nextLink`` when more follow."""
+    body: dict[str, Any] = {"value": window[:limit]}
+    if len(window) > limit:
         query = dict(request.query_params)
         query.update(offset=str(offset + limit), limit=str(limit))
         body["nextLink"] = absolute_url(request, request.url.path, **query)
@@ -92,7 +94,7 @@ async def rollout_machines(
     limit: Annotated[int, Query(ge=1, le=10_000)] = PAGE,
 ) -> JSONResponse:
     machines = await run_in_threadpool(app_state(request).orchestrator.machines, rolloutId, status=status)
-    return _page(request, machines, offset, limit)
+    return _page(request, machines[offset:], offset, limit)
 
 
 @router.get("/rollouts/{rolloutId}/attempts", summary="Finished installation attempts (the timeline), in order")
@@ -102,17 +104,7 @@ async def rollout_attempts(
     limit: Annotated[int, Query(ge=1, le=10_000)] = PAGE,
 ) -> JSONResponse:
     attempts = await run_in_threadpool(app_state(request).orchestrator.attempts, rolloutId, offset=offset)
-    return _page(request, attempts, 0, limit) if not attempts else _attempt_page(request, attempts, offset, limit)
-
-
-def _attempt_page(request: Request, attempts: list[dict[str, Any]], offset: int, limit: int) -> JSONResponse:
-    """``attempts`` already starts at ``offset`` (the repository reads from there)."""
-    body: dict[str, Any] = {"value": attempts[:limit]}
-    if len(attempts) > limit:
-        query = dict(request.query_params)
-        query.update(offset=str(offset + limit), limit=str(limit))
-        body["nextLink"] = absolute_url(request, request.url.path, **query)
-    return JSONResponse(body)
+    return _page(request, attempts, offset, limit)  # the repository reads from ``offset`` on
 
 
 @router.get("/rollouts/{rolloutId}/unpatched",
@@ -184,12 +176,9 @@ def _machine_why(state: AppState, subscription: str, resource_group: str, name: 
     if record is None:
         raise NotFound(f"The virtual machine '{name}' was not found in resource group '{resource_group}'.")
     machine = engine_reports.machine_name(record)
-    for rollout in reversed(state.orchestrator.rollouts()):
-        try:
-            explained = state.orchestrator.explain(rollout["id"], machine)
-        except NotFound:
-            continue  # not part of that rollout
-        return {"rollout": rollout["id"], **explained}
+    including = Counts(state.db).rollouts_with(machine)  # oldest first
+    if including:
+        return {"rollout": including[-1], **state.orchestrator.explain(including[-1], machine)}
     fleet = state.orchestrator.fleet_source.snapshot()
     index = fleet.index_of(machine)
     reason = fleet.reasons.get(index)
