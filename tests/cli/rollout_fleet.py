@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from guestpatch.core.records import IN_FLIGHT
 from tests.cli.conftest import Outcome, run_cli
 from tests.scripted_agent import assessment_result, installation_result
 from tests.server_fixtures import LiveServer, launch
@@ -263,5 +264,5 @@ def start_lab(directory: Path, **fleet_options: Any) -> Lab:
 
 def in_flight(detail: dict[str, Any]) -> bool:
     """Some machine of the rollout is Installing, Rebooting or Verifying."""
-    return any(status in {"Installing", "Rebooting", "Verifying"}
+    return any(status in IN_FLIGHT
                for phase in detail["phases"] for region in phase["regions"] for status in region["byStatus"])

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from guestpatch.cli import rollout_view as view
 from guestpatch.cli.output import OutputFormat
-from guestpatch.cli.rollout import MachineStatus, Strategy, plan_rows, read_policy_file
+from guestpatch.cli.rollout import Strategy, plan_rows, read_policy_file
 from guestpatch.cli.watch import watch
 from guestpatch.cli.why import machine_name
 from guestpatch.core.records import MachineStatus as CoreMachineStatus
@@ -275,7 +275,5 @@ def test_the_strategies_offered_are_the_servers() -> None:
     assert tuple(s.value for s in Strategy) == STRATEGIES
 
 
-def test_the_machine_statuses_offered_are_the_servers() -> None:
-    """--status lists exactly the core's machine statuses, and the bars know each of them."""
-    assert [s.value for s in MachineStatus] == [s.value for s in CoreMachineStatus]
+def test_the_bars_know_every_machine_status() -> None:
     assert all(s.value in view._BUCKET_OF for s in CoreMachineStatus)

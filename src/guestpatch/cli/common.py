@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import typer
 from typer.core import TyperCommand
@@ -157,6 +158,11 @@ class Invocation:
         if self._client is None:
             self._client = ApiClient(self.endpoint())
         return self._client
+
+    def every(self, path: str, query: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+        """Every item of an operator-API list (following nextLink, should the server page it)."""
+        url = f"{path}?{urlencode(query)}" if query else path
+        return list(self.client().list_all(url, arm=False))
 
     def show(self, data: Any, columns: Sequence[Column]) -> None:
         render(data, self.output or OutputFormat.json, columns)

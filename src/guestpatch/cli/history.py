@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import enum
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 import typer
 
@@ -94,7 +93,7 @@ def patch_history(
     resource_group, name = require_name(resource_group, "--resource-group"), require_name(name, "--name")
     query = {"limit": str(limit), **({"kind": kind} if kind else {})}
     path = machine_path(invocation.subscription, resource_group, name) + "/operations"
-    invocation.show(_every(invocation, path, query), HISTORY_COLUMNS)
+    invocation.show(invocation.every(path, query), HISTORY_COLUMNS)
 
 
 @command(vm_group, "list-patches")
@@ -102,7 +101,7 @@ def list_patches(invocation: Invocation, *, resource_group: ResourceGroup, name:
     """List the patches the virtual machine's latest assessment found available."""
     resource_group, name = require_name(resource_group, "--resource-group"), require_name(name, "--name")
     path = machine_path(invocation.subscription, resource_group, name) + "/patches"
-    invocation.show(_every(invocation, path), PATCH_COLUMNS)
+    invocation.show(invocation.every(path), PATCH_COLUMNS)
 
 
 @command(compliance, "missing")
@@ -119,16 +118,12 @@ def missing(
 ) -> None:
     """List the machines whose latest assessment still offers a patch (package) — they miss it."""
     query = {"name": require_name(name, "--name"), **({"version": version} if version is not None else {})}
-    invocation.show(_every(invocation, "/v1/compliance/missing", query), MISSING_COLUMNS)
+    invocation.show(invocation.every("/v1/compliance/missing", query), MISSING_COLUMNS)
 
 
 @command(compliance, "pending")
 def pending(invocation: Invocation) -> None:
     """Count the machines with Critical or Security patches pending, by region."""
-    invocation.show(_every(invocation, "/v1/compliance/pending"), PENDING_COLUMNS)
+    invocation.show(invocation.every("/v1/compliance/pending"), PENDING_COLUMNS)
 
 
-def _every(invocation: Invocation, path: str, query: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    """Every item of an operator-API list (following nextLink, should the server page it)."""
-    url = f"{path}?{urlencode(query)}" if query else path
-    return list(invocation.client().list_all(url, arm=False))

@@ -34,8 +34,7 @@ REGION_COLUMNS = (
 @command(group, "list")
 def list_(invocation: Invocation) -> None:
     """List every region: the built-in catalog and the ones operators added."""
-    client = invocation.client()
-    invocation.show(list(client.list_all(REGIONS_PATH, arm=False)), REGION_COLUMNS)
+    invocation.show(invocation.every(REGIONS_PATH), REGION_COLUMNS)
 
 
 @command(group, "add")

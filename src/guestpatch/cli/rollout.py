@@ -25,6 +25,7 @@ from guestpatch.cli.common import EXIT_ERROR, EXIT_USAGE, Invocation, choice, ch
 from guestpatch.cli.output import Column, OutputFormat, dig, field, render, render_table
 from guestpatch.cli.rollout_view import PLAIN, TERMINAL, plain_text, rollout_view
 from guestpatch.cli.watch import DEFAULT_INTERVAL, watch
+from guestpatch.core.records import MachineStatus
 from guestpatch.errors import InvalidInput, UpstreamError
 
 group = typer.Typer(
@@ -46,23 +47,6 @@ class Strategy(enum.StrEnum):
     all_at_once = "all-at-once"
     fixed_concurrency = "fixed-concurrency"
     zone_by_zone = "zone-by-zone"
-
-
-class MachineStatus(enum.StrEnum):
-    """A machine's status in a rollout (``guestpatch.core.records.MachineStatus``; kept equal by a test)."""
-
-    Waiting = "Waiting"
-    Installing = "Installing"
-    Rebooting = "Rebooting"
-    Verifying = "Verifying"
-    Succeeded = "Succeeded"
-    NotOffered = "NotOffered"
-    Failed = "Failed"
-    Pending = "Pending"
-    Skipped = "Skipped"
-    Exhausted = "Exhausted"
-    Cancelled = "Cancelled"
-    Expired = "Expired"
 
 
 RolloutId = Annotated[str, typer.Argument(metavar="ID", help="Rollout id, as `rollout list` shows it.",
@@ -151,7 +135,7 @@ def _detail(invocation: Invocation, rollout_id: str) -> dict[str, Any]:
 @command(group, "list")
 def list_(invocation: Invocation) -> None:
     """List every rollout, oldest first, with its status and current phase."""
-    invocation.show(list(invocation.client().list_all(ROLLOUTS_PATH, arm=False)), SUMMARY_COLUMNS)
+    invocation.show(invocation.every(ROLLOUTS_PATH), SUMMARY_COLUMNS)
 
 
 @command(group, "show", plain_output="json; with --watch: the view (table)")
@@ -333,12 +317,11 @@ def machines(
     )] = None,
 ) -> None:
     """List a rollout's machines: where each is (region, zone, phase, wave), its status and its reason."""
-    url = rollout_path(rollout_id, "machines") + (f"?{urlencode({'status': status})}" if status else "")
-    invocation.show(list(invocation.client().list_all(url, arm=False)), MACHINE_COLUMNS)
+    invocation.show(invocation.every(rollout_path(rollout_id, "machines"), {"status": status} if status else None),
+                    MACHINE_COLUMNS)
 
 
 @command(group, "timeline")
 def timeline(invocation: Invocation, *, rollout_id: RolloutId) -> None:
     """List a rollout's finished installation attempts in order: machine, start, end, outcome."""
-    url = rollout_path(rollout_id, "attempts")
-    invocation.show(list(invocation.client().list_all(url, arm=False)), ATTEMPT_COLUMNS)
+    invocation.show(invocation.every(rollout_path(rollout_id, "attempts")), ATTEMPT_COLUMNS)
