@@ -218,11 +218,15 @@ class Story:
 
     async def watch(self, rollouts: list[str], *, until: Callable[[dict[str, Any], list[dict[str, Any]]], bool] | None
                     ) -> None:  # fmt: skip
-        """Narrate ``rollouts`` every LOOK_EVERY seconds; return when ``until`` holds for the first one."""
+        """Narrate ``rollouts`` every LOOK_EVERY seconds; return when ``until`` holds for the first one.
+        A rollout that has ended (Completed, Cancelled) is told once and no longer fetched."""
         for rollout_id in rollouts:
             self.narrators.setdefault(rollout_id, Narrator(dict(TIME_ZONES)))
+        ended: set[str] = set()
         while True:
             for n, rollout_id in enumerate(rollouts):
+                if rollout_id in ended:
+                    continue
                 detail = await self.get(f"/v1/rollouts/{rollout_id}")
                 machines = (await self.get(f"/v1/rollouts/{rollout_id}/machines"))["value"]
                 label = self.labels.setdefault(rollout_id, _label(str(detail["release"])))
@@ -230,6 +234,8 @@ class Story:
                     self.line(f"{label} │ {text}")
                 if n == 0 and until is not None and until(detail, machines):
                     return
+                if detail["status"] in {"Completed", "Cancelled"}:
+                    ended.add(rollout_id)
             await asyncio.sleep(LOOK_EVERY)
 
     @staticmethod
