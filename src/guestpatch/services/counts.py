@@ -47,10 +47,7 @@ class Counts:
         state = func.coalesce(o.result["status"].as_string(), o.status)
         with self.db.connect() as conn:
             rows = conn.execute(select(o.kind, state, func.count()).group_by(o.kind, state)).all()
-        out: dict[tuple[str, str], int] = {}
-        for kind, status, count in rows:
-            out[(kind, status)] = out.get((kind, status), 0) + int(count)
-        return out
+        return {(kind, status): int(count) for kind, status, count in rows}  # one row per group
 
     def rollout_machines(self) -> dict[str, Counter[str]]:
         """``{rollout id: Counter(status → machines)}`` for every rollout."""

@@ -84,7 +84,7 @@ def rollout(request: Request, who: Who, rollout_id: str) -> Response:
     return page(
         request, "rollout.html", operator=who, section="rollouts", title=f"Rollout {rollout_id}", r=detail,
         phases=rollout_view.timeline(detail, machines), gate=rollout_view.gate(detail, policy, now=now),
-        policy=policy, halt=halt, behind=[by_name.get(name) for name in (halt or {}).get("machines", [])],
+        halt=halt, behind=[by_name.get(name) for name in (halt or {}).get("machines", [])],
         halt_names=(halt or {}).get("machines", []), rows=shown[(number - 1) * PAGE_SIZE: number * PAGE_SIZE],
         matching=len(shown), total=len(rows), status_shown=status, page_no=number, pages=pages,
         statuses=rollout_view.MACHINE_STATUSES, attempts=attempts, events=detail["history"][-RECENT_EVENTS:][::-1],
