@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.pages import log_in, no_horizontal_scroll, text
 from tests.browser.played_fleet import FAILING, LAYOUT, PlayedFleet
 from tests.server_fixtures import LiveServer, launch
 
@@ -48,21 +49,6 @@ def dashboard_server(story: tuple[LiveServer, PlayedFleet, str]) -> LiveServer:
     return story[0]
 
 
-def _log_in(page: Any, server: LiveServer, path: str = "/ui/") -> None:
-    page.goto(server.url + path)
-    page.wait_for_url("**/ui/login**")
-    page.fill("#token", server.token)
-    page.click("form[action='/ui/login'] button[type=submit]")
-
-
-def _text(page: Any, selector: str) -> str:
-    return str(page.locator(selector).inner_text()).strip()
-
-
-def _no_horizontal_scroll(page: Any) -> bool:
-    return bool(page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth"))
-
-
 def _patched(page: Any) -> int:
     """Machines patched over all phases, read from the Progress card of the rollout page."""
     figures = page.locator("#progress .bar-figure").all_inner_texts()
@@ -75,17 +61,17 @@ def test_the_fleet_page_shows_the_halted_rollout_and_leads_to_it(
     """The rollouts panel names the halted rollout and its reason; its link opens the rollout's page."""
     server, _, rollout = story
     page = open_browser()
-    _log_in(page, server)
+    log_in(page, server, "/ui/")
     page.wait_for_url("**/ui/")
-    assert _text(page, "#fig-total") == str(len(LAYOUT))
-    panel = _text(page, "#rollout-panel")
+    assert text(page, "#fig-total") == str(len(LAYOUT))
+    panel = text(page, "#rollout-panel")
     assert "Halted" in panel
-    assert "wave 0 of eastasia" in _text(page, "#panel-halt")
+    assert "wave 0 of eastasia" in text(page, "#panel-halt")
     assert page.console_errors == []
     screenshot(page, "rollout-fleet-panel-laptop")
     page.click("#rollout-panel a.panel-id")
     page.wait_for_url(f"**/ui/rollouts/{rollout}")
-    assert _text(page, "h1").startswith(f"Rollout {rollout}")
+    assert text(page, "h1").startswith(f"Rollout {rollout}")
 
 
 def test_the_rollouts_list_marks_the_halted_one(
@@ -94,13 +80,13 @@ def test_the_rollouts_list_marks_the_halted_one(
     """The list has a halt banner and the rollout's row marked, with its progress."""
     server, _, rollout = story
     page = open_browser()
-    _log_in(page, server, "/ui/rollouts")
+    log_in(page, server, "/ui/rollouts")
     page.wait_for_url("**/ui/rollouts")
-    assert "1 rollout halted" in _text(page, "#halted-banner")
+    assert "1 rollout halted" in text(page, "#halted-banner")
     row = page.locator(f"tr[data-rollout='{rollout}']")
     assert "row-halted" in (row.get_attribute("class") or "")
-    assert re.fullmatch(r"\d+ / 16 patched", _text(page, f"[data-key='{rollout}']"))
-    assert _no_horizontal_scroll(page)
+    assert re.fullmatch(r"\d+ / 16 patched", text(page, f"[data-key='{rollout}']"))
+    assert no_horizontal_scroll(page)
     screenshot(page, "rollout-list-laptop")
 
 
@@ -111,17 +97,17 @@ def test_a_halted_rollout_explains_itself_on_a_phone(
     the Cancel button leads to a confirmation page that asks for a tick."""
     server, _, rollout = story
     page = open_browser(phone=True)
-    _log_in(page, server, f"/ui/rollouts/{rollout}")
+    log_in(page, server, f"/ui/rollouts/{rollout}")
     page.wait_for_url(f"**/ui/rollouts/{rollout}")
-    assert "wave 0 of eastasia" in _text(page, "#halt-box h2")
-    assert FAILING in _text(page, "#halt-machines")
+    assert "wave 0 of eastasia" in text(page, "#halt-box h2")
+    assert FAILING in text(page, "#halt-machines")
     assert page.locator("#resume").is_visible()
-    assert _no_horizontal_scroll(page)
+    assert no_horizontal_scroll(page)
     screenshot(page, "rollout-halted-phone")
     page.click("#cancel")
     page.wait_for_url(f"**/ui/rollouts/{rollout}/cancel")
     assert page.locator("#confirm").is_visible()
-    assert _no_horizontal_scroll(page)
+    assert no_horizontal_scroll(page)
     screenshot(page, "rollout-cancel-confirm-phone")
 
 
@@ -132,11 +118,11 @@ def test_resuming_the_halted_rollout_moves_it_forward(
     as the page refreshes, more machines are patched and a later phase starts."""
     server, fleet, rollout = story
     page = open_browser()
-    _log_in(page, server, f"/ui/rollouts/{rollout}")
+    log_in(page, server, f"/ui/rollouts/{rollout}")
     page.wait_for_url(f"**/ui/rollouts/{rollout}")
     assert page.locator("meta[http-equiv='refresh']").count() == 1
-    assert "▶ open" in _text(page, "[data-region='eastasia'] .wave-open").lower()
-    assert "Gate of phase 0" in _text(page, "#gate")
+    assert "▶ open" in text(page, "[data-region='eastasia'] .wave-open").lower()
+    assert "Gate of phase 0" in text(page, "#gate")
     before = _patched(page)
     assert before < len(LAYOUT)
     screenshot(page, "rollout-halted-laptop")
@@ -144,7 +130,7 @@ def test_resuming_the_halted_rollout_moves_it_forward(
     fleet.failing.clear()  # the bad package was fixed: its retry, and everything after, installs cleanly
     page.click("#resume")
     page.wait_for_url(f"**/ui/rollouts/{rollout}?done=resumed")
-    assert "Resumed" in _text(page, "#done")
+    assert "Resumed" in text(page, "#done")
     assert page.locator("#halt-box").count() == 0
 
     deadline = time.monotonic() + 120
@@ -153,9 +139,9 @@ def test_resuming_the_halted_rollout_moves_it_forward(
         moved = _patched(page) > before and page.locator(".phase-done, .region-patching").count() > 0
         if moved and page.locator("[data-phase='1'] .region-patching, [data-phase='1'] .region-done").count():
             break
-        assert time.monotonic() < deadline, f"no progress after resume: {_text(page, '#progress')}"
+        assert time.monotonic() < deadline, f"no progress after resume: {text(page, '#progress')}"
         time.sleep(1)
     assert _patched(page) > before
     assert page.console_errors == []
-    assert _no_horizontal_scroll(page)
+    assert no_horizontal_scroll(page)
     screenshot(page, "rollout-resumed-laptop")
